@@ -1,0 +1,125 @@
+"""Tensor creation: ``tensor zeros ones full *_like randn rand arange eye``."""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet import backend
+from numnet import random as nn_random
+from numnet.tensor import Tensor
+
+
+def _dtype(dtype):
+    return backend.get_default_dtype() if dtype is None else numpy.dtype(dtype)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(int(n) for n in size[0])
+    return tuple(int(n) for n in size)
+
+
+def _new(array, requires_grad) -> Tensor:
+    return Tensor(array, _raw=True).requires_grad_(requires_grad)
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    dtype rules (PyTorch's): Python floats get the default dtype (float32), NumPy arrays keep
+    theirs, Python ints become int64, bools stay bool.
+
+    Example:
+        >>> tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        tensor([[1., 2.],
+                [3., 4.]], requires_grad=True)
+    """
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def from_numpy(array: numpy.ndarray) -> Tensor:
+    """A tensor sharing ``array``'s memory (no copy), like ``torch.from_numpy``."""
+    return Tensor(numpy.asarray(array), _raw=True)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros."""
+    return _new(numpy.zeros(_size(size), _dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones."""
+    return _new(numpy.ones(_size(size), _dtype(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A tensor filled with ``fill_value``."""
+    if dtype is None and isinstance(fill_value, bool):
+        dtype = numpy.bool_
+    elif dtype is None and isinstance(fill_value, int):
+        dtype = numpy.int64
+    return _new(numpy.full(_size((size,)), fill_value, _dtype(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(numpy.zeros(t.shape, dtype or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(numpy.ones(t.shape, dtype or t.dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(numpy.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Samples of the standard normal N(0, 1) from numnet's generator."""
+    dtype = _dtype(dtype)
+    rng = nn_random.numpy_generator(generator)
+    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.float64
+    array = rng.standard_normal(_size(size), dtype=draw_dtype).astype(dtype, copy=False)
+    return _new(array, requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Samples of the uniform distribution on [0, 1) from numnet's generator."""
+    dtype = _dtype(dtype)
+    rng = nn_random.numpy_generator(generator)
+    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.float64
+    array = rng.random(_size(size), dtype=draw_dtype).astype(dtype, copy=False)
+    return _new(array, requires_grad)
+
+
+def randint(low, high=None, size=(), dtype=numpy.int64, generator=None) -> Tensor:
+    """Integers uniform in [low, high) (``randint(high, size=...)`` starts at 0)."""
+    if high is None:
+        low, high = 0, low
+    rng = nn_random.numpy_generator(generator)
+    return Tensor(rng.integers(low, high, size=_size((size,)), dtype=dtype), _raw=True)
+
+
+def randperm(n: int, generator=None) -> Tensor:
+    """A random permutation of ``0..n-1`` (int64)."""
+    rng = nn_random.numpy_generator(generator)
+    return Tensor(rng.permutation(n).astype(numpy.int64), _raw=True)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``start, start + step, ...`` below ``end`` (int64 for integer arguments)."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        integral = all(isinstance(v, (int, numpy.integer)) for v in (start, end, step))
+        dtype = numpy.int64 if integral else backend.get_default_dtype()
+    return _new(numpy.arange(start, end, step, dtype=dtype), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` inclusive."""
+    return _new(numpy.linspace(start, end, steps, dtype=_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The identity matrix (n x m)."""
+    return _new(numpy.eye(n, m, dtype=_dtype(dtype)), requires_grad)

@@ -1,0 +1,113 @@
+"""Activations: ``sigmoid tanh relu leaky_relu softmax log_softmax``.
+
+All are numerically stable for inputs of +-1000: sigmoid goes through tanh, softmax and
+log-softmax subtract the maximum before exponentiating.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet.autograd import Function
+
+
+class Sigmoid(Function):
+    """``y = 1 / (1 + e**-x)``;  ``gx = gy * y (1 - y)``.
+
+    NOTE: computed as ``(1 + tanh(x/2)) / 2``, the same function without ``e**-x``, which
+    overflows for x << 0.
+    """
+
+    def forward(self, x):
+        half = x.dtype.type(0.5)
+        y = numpy.tanh(x * half)
+        y += 1
+        y *= half
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        y = self.y
+        return gy * y * (1 - y)
+
+
+class Tanh(Function):
+    """``y = tanh x = (e**x - e**-x) / (e**x + e**-x)``;  ``gx = gy (1 - y**2)``."""
+
+    def forward(self, x):
+        self.y = numpy.tanh(x)
+        return self.y
+
+    def backward(self, gy):
+        y = self.y
+        return gy * (1 - y * y)
+
+
+class ReLU(Function):
+    """``y = max(0, x)``;  ``gx = gy`` where x > 0, else 0.
+
+    NOTE: the derivative at exactly 0 is taken as 0, as PyTorch does.
+    """
+
+    def forward(self, x):
+        y = numpy.maximum(x, 0)
+        self.mask = y > 0
+        return y
+
+    def backward(self, gy):
+        return gy * self.mask
+
+
+class LeakyReLU(Function):
+    """``y = x`` if x > 0 else ``negative_slope * x``;  ``gx = gy`` or ``negative_slope gy``."""
+
+    def __init__(self, negative_slope: float = 0.01):
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        self.mask = x > 0
+        return numpy.where(self.mask, x, x * x.dtype.type(self.negative_slope))
+
+    def backward(self, gy):
+        return numpy.where(self.mask, gy, gy * gy.dtype.type(self.negative_slope))
+
+
+class Softmax(Function):
+    """``y_i = e**x_i / sum_j e**x_j`` along ``dim``;  ``gx = y (gy - sum_j gy_j y_j)``.
+
+    The maximum along ``dim`` is subtracted first: same result, no overflow.
+    """
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x):
+        e = numpy.exp(x - x.max(axis=self.dim, keepdims=True))
+        e /= e.sum(axis=self.dim, keepdims=True)
+        self.y = e
+        return e
+
+    def backward(self, gy):
+        y = self.y
+        gx = gy * y
+        gx -= y * gx.sum(axis=self.dim, keepdims=True)
+        return gx
+
+
+class LogSoftmax(Function):
+    """``y_i = x_i - log sum_j e**x_j`` along ``dim``;  ``gx = gy - softmax(x) sum_j gy_j``.
+
+    Computed as ``x - max - log sum e**(x - max)``, stable for any input.
+    """
+
+    def __init__(self, dim: int):
+        self.dim = dim
+
+    def forward(self, x):
+        shifted = x - x.max(axis=self.dim, keepdims=True)
+        y = shifted - numpy.log(numpy.exp(shifted).sum(axis=self.dim, keepdims=True))
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        return gy - numpy.exp(self.y) * gy.sum(axis=self.dim, keepdims=True)

@@ -1,0 +1,148 @@
+"""Arithmetic: ``+ - * / ** neg``, matrix product and dtype casts.
+
+Binary ops broadcast like NumPy; their backward undoes broadcasting with ``sum_to``.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet.autograd import Function
+from numnet.ops._util import sum_to
+
+
+class Add(Function):
+    """``y = a + b``;  ``ga = gy``, ``gb = gy`` (summed over broadcast axes)."""
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a + b
+
+    def backward(self, gy):
+        return sum_to(gy, self.shapes[0]), sum_to(gy, self.shapes[1])
+
+
+class Sub(Function):
+    """``y = a - b``;  ``ga = gy``, ``gb = -gy``."""
+
+    def forward(self, a, b):
+        self.shapes = (a.shape, b.shape)
+        return a - b
+
+    def backward(self, gy):
+        gb = -sum_to(gy, self.shapes[1]) if self.needs_input_grad[1] else None
+        return sum_to(gy, self.shapes[0]), gb
+
+
+class Mul(Function):
+    """``y = a * b``;  ``ga = gy * b``, ``gb = gy * a``."""
+
+    def forward(self, a, b):
+        self.a = a if self.needs_input_grad[1] else None
+        self.b = b if self.needs_input_grad[0] else None
+        self.shapes = (a.shape, b.shape)
+        return a * b
+
+    def backward(self, gy):
+        ga = sum_to(gy * self.b, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = sum_to(gy * self.a, self.shapes[1]) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    """``y = a / b``;  ``ga = gy / b``, ``gb = -gy * a / b**2``."""
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = sum_to(gy / b, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(-gy * a / (b * b), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    """``y = -x``;  ``gx = -gy``."""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class Pow(Function):
+    """``y = a ** b``;  ``ga = gy * b * a**(b-1)``,  ``gb = gy * y * ln(a)``.
+
+    ``gb`` is only computed when the exponent requires grad; it is ``nan`` where a < 0,
+    and 0 where a == 0 and b > 0 (the limit), like PyTorch.
+    """
+
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        self.y = a ** b
+        return self.y
+
+    def backward(self, gy):
+        a, b = self.a, self.b
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = sum_to(gy * b * a ** (b - 1), a.shape)
+        if self.needs_input_grad[1]:
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                log_a = numpy.where((a == 0) & (b >= 0), 0, numpy.log(a))
+            gb = sum_to(gy * self.y * log_a, b.shape)
+        return ga, gb
+
+
+class MatMul(Function):
+    """``y = a @ b`` (NumPy/PyTorch matmul rules: 1-D promotion, batched and broadcast).
+
+    For 2-D operands ``ga = gy @ b.T`` and ``gb = a.T @ gy``; batch dimensions broadcast and
+    are summed back with ``sum_to``; 1-D operands are promoted and squeezed back.
+    """
+
+    def forward(self, a, b):
+        self.a = a if self.needs_input_grad[1] else None
+        self.b = b if self.needs_input_grad[0] else None
+        self.shapes = (a.shape, b.shape)
+        return numpy.matmul(a, b)
+
+    def backward(self, gy):
+        a_shape, b_shape = self.shapes
+        ga = gb = None
+        # promote 1-D operands as matmul does, so the general formula applies
+        gy2 = gy
+        if len(a_shape) == 1:
+            gy2 = numpy.expand_dims(gy2, -2)
+        if len(b_shape) == 1:
+            gy2 = numpy.expand_dims(gy2, -1)
+        if self.needs_input_grad[0]:
+            b2 = self.b if len(b_shape) > 1 else self.b[:, None]
+            ga = numpy.matmul(gy2, numpy.swapaxes(b2, -1, -2))
+            if len(a_shape) == 1:
+                ga = ga[..., 0, :]
+            ga = sum_to(ga, a_shape)
+        if self.needs_input_grad[1]:
+            a2 = self.a if len(a_shape) > 1 else self.a[None, :]
+            gb = numpy.matmul(numpy.swapaxes(a2, -1, -2), gy2)
+            if len(b_shape) == 1:
+                gb = gb[..., 0]
+            gb = sum_to(gb, b_shape)
+        return ga, gb
+
+
+class Cast(Function):
+    """``y = x`` converted to ``dtype``; ``gx = gy`` converted back."""
+
+    def __init__(self, dtype):
+        self.dtype = numpy.dtype(dtype)
+
+    def forward(self, x):
+        self.in_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return gy.astype(self.in_dtype)

@@ -1,0 +1,134 @@
+"""Loss primitives that need a fused formula for exactness or stability.
+
+``cross_entropy``, ``mse_loss`` and the reductions are composed in ``numnet.nn.functional``;
+here are the three that are not plain compositions: NLL gathering with class weights, and
+the two binary cross-entropies (clamped log, stable logits form).
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet.autograd import Function
+from numnet.ops._util import sum_to
+
+
+def _reduce(loss, reduction, denominator=None):
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    if reduction == "sum":
+        return total
+    count = loss.size if denominator is None else denominator
+    return total / loss.dtype.type(count)
+
+
+class NLLLoss(Function):
+    """``loss_i = -w[t_i] * logp[i, t_i]`` for log-probabilities ``logp`` of shape (N, C).
+
+    ``reduction='mean'`` divides by ``sum_i w[t_i]`` over non-ignored samples (PyTorch).
+    Targets equal to ``ignore_index`` contribute nothing.
+    """
+
+    def __init__(self, target, weight=None, ignore_index: int = -100, reduction="mean"):
+        self.target = numpy.asarray(target)
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def forward(self, logp):
+        n, c = logp.shape
+        target = self.target
+        keep = target != self.ignore_index
+        safe = numpy.where(keep, target, 0)
+        if numpy.any((safe < 0) | (safe >= c)):
+            bad = target[keep & ((target < 0) | (target >= c))][0]
+            raise IndexError(f"Target {bad} is out of bounds for {c} classes")
+        w = numpy.ones(c, dtype=logp.dtype) if self.weight is None else self.weight
+        sample_w = (w[safe] * keep).astype(logp.dtype)
+        self.sample_w, self.safe, self.shape = sample_w, safe, logp.shape
+        loss = -logp[numpy.arange(n), safe] * sample_w
+        self.denominator = sample_w.sum()
+        return _reduce(loss, self.reduction, self.denominator)
+
+    def backward(self, gy):
+        n = self.shape[0]
+        scale = self.sample_w
+        if self.reduction == "mean":
+            scale = scale / self.denominator
+        gx = numpy.zeros(self.shape, dtype=gy.dtype)
+        gx[numpy.arange(n), self.safe] = -scale * gy
+        return gx
+
+
+class BinaryCrossEntropy(Function):
+    """``loss = -w [t ln x + (1 - t) ln(1 - x)]`` with each log clamped at -100 (PyTorch).
+
+    ``gx = gy w (x - t) / max(x (1 - x), 1e-12)``;  ``gt = gy w (ln(1 - x) - ln x)``.
+    """
+
+    def __init__(self, weight=None, reduction="mean"):
+        self.weight, self.reduction = weight, reduction
+
+    def forward(self, x, t):
+        if numpy.any((x < 0) | (x > 1)):
+            raise ValueError("binary_cross_entropy: all elements of input should be "
+                             "between 0 and 1 (apply sigmoid, or use "
+                             "binary_cross_entropy_with_logits)")
+        with numpy.errstate(divide="ignore"):
+            log_x = numpy.maximum(numpy.log(x), -100)
+            log_1mx = numpy.maximum(numpy.log1p(-x), -100)
+        w = 1 if self.weight is None else self.weight
+        loss = -(t * log_x + (1 - t) * log_1mx) * w
+        self.x, self.t, self.logs = x, t, (log_x, log_1mx)
+        self.loss_shape = loss.shape
+        return _reduce(loss, self.reduction)
+
+    def backward(self, gy):
+        x, t = self.x, self.t
+        w = 1 if self.weight is None else self.weight
+        g = gy if self.reduction != "mean" else gy / gy.dtype.type(numpy.prod(self.loss_shape))
+        g = numpy.broadcast_to(g, self.loss_shape) * w
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            eps = x.dtype.type(1e-12)
+            gx = sum_to(g * (x - t) / numpy.maximum(x * (1 - x), eps), x.shape)
+        if self.needs_input_grad[1]:
+            gt = sum_to(g * (self.logs[1] - self.logs[0]), t.shape)
+        return gx, gt
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """``loss = -w [p t ln s(x) + (1 - t) ln(1 - s(x))]`` with ``s`` the sigmoid.
+
+    Stable form: ``ln s(x) = -softplus(-x)``, ``ln(1 - s(x)) = -softplus(x)`` where
+    ``softplus(z) = max(z, 0) + ln(1 + e**-|z|)``.
+    ``gx = gy w [s(x) (p t + 1 - t) - p t]``;  ``gt = gy w [ln(1 - s(x)) - p ln s(x)]``.
+    """
+
+    def __init__(self, weight=None, pos_weight=None, reduction="mean"):
+        self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
+
+    def forward(self, x, t):
+        log1p_exp = numpy.log1p(numpy.exp(-numpy.abs(x)))
+        log_sig = -(numpy.maximum(-x, 0) + log1p_exp)
+        log_1msig = -(numpy.maximum(x, 0) + log1p_exp)
+        p = 1 if self.pos_weight is None else self.pos_weight
+        w = 1 if self.weight is None else self.weight
+        loss = -(p * t * log_sig + (1 - t) * log_1msig) * w
+        self.x, self.t, self.logs, self.loss_shape = x, t, (log_sig, log_1msig), loss.shape
+        return _reduce(loss.astype(x.dtype, copy=False), self.reduction)
+
+    def backward(self, gy):
+        x, t = self.x, self.t
+        p = 1 if self.pos_weight is None else self.pos_weight
+        w = 1 if self.weight is None else self.weight
+        g = gy if self.reduction != "mean" else gy / gy.dtype.type(numpy.prod(self.loss_shape))
+        g = numpy.broadcast_to(g, self.loss_shape) * w
+        gx = gt = None
+        if self.needs_input_grad[0]:
+            s = numpy.exp(self.logs[0])
+            gx = sum_to(g * (s * (p * t + 1 - t) - p * t), x.shape)
+        if self.needs_input_grad[1]:
+            gt = sum_to(g * (self.logs[1] - p * self.logs[0]), t.shape)
+        return gx, gt

@@ -1,0 +1,182 @@
+"""Shape ops: ``reshape permute expand getitem cat stack pad`` (view, flatten, squeeze,
+unsqueeze and transpose are reshape and permute with other arguments)."""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet.autograd import Function
+from numnet.ops._util import sum_to
+
+
+class Reshape(Function):
+    """``y = x`` with a new shape (same elements, same order);  ``gx = gy`` reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise RuntimeError(f"shape '{list(self.shape)}' is invalid for input of size "
+                               f"{x.size} (shape {tuple(x.shape)})") from None
+
+    def backward(self, gy):
+        return gy.reshape(self.in_shape)
+
+
+class Permute(Function):
+    """``y = x`` with axes reordered by ``dims``;  ``gx = gy`` with the inverse order."""
+
+    def __init__(self, dims):
+        self.dims = tuple(dims)
+
+    def forward(self, x):
+        if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)):
+            raise RuntimeError(f"permute: dims {self.dims} do not match a tensor of "
+                               f"{x.ndim} dimensions")
+        return numpy.transpose(x, self.dims)
+
+    def backward(self, gy):
+        return numpy.transpose(gy, numpy.argsort([d % gy.ndim for d in self.dims]))
+
+
+class Expand(Function):
+    """``y = x`` broadcast to ``shape`` (``-1`` keeps a size);  ``gx = sum_to(gy, x.shape)``."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        lead = len(self.shape) - x.ndim
+        shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(self.shape))
+        try:
+            return numpy.broadcast_to(x, shape)
+        except ValueError:
+            raise RuntimeError(f"expand: the shape {tuple(x.shape)} cannot be expanded to "
+                               f"{self.shape}") from None
+
+    def backward(self, gy):
+        return sum_to(gy, self.in_shape)
+
+
+def _index_arrays(index):
+    """Convert Tensor parts of an index to arrays."""
+    from numnet.tensor import Tensor
+
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index.data if isinstance(index, Tensor) else index
+
+
+def _is_basic(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, numpy.integer))
+               for p in parts)
+
+
+class GetItem(Function):
+    """``y = x[index]`` (slices, integers, integer arrays, boolean masks).
+
+    ``gx`` is zero except at the selected positions, where ``gy`` is *added*: an element
+    selected twice by an integer array gets the sum of both gradients (``numpy.add.at``).
+    """
+
+    def __init__(self, index):
+        self.index = _index_arrays(index)
+
+    def forward(self, x):
+        self.in_shape = x.shape
+        self.dtype = x.dtype
+        return x[self.index]
+
+    def backward(self, gy):
+        gx = numpy.zeros(self.in_shape, dtype=gy.dtype)
+        if _is_basic(self.index):
+            gx[self.index] = gy
+        else:
+            numpy.add.at(gx, self.index, gy)
+        return gx
+
+
+class Cat(Function):
+    """``y = concatenate(xs, dim)``;  each ``gx`` is its slice of ``gy``."""
+
+    def __init__(self, dim: int = 0):
+        self.dim = dim
+
+    def forward(self, *xs):
+        if not xs:
+            raise RuntimeError("cat expects a non-empty list of tensors")
+        self.sizes = [x.shape[self.dim] for x in xs]
+        try:
+            return numpy.concatenate(xs, axis=self.dim)
+        except ValueError as error:
+            shapes = [tuple(x.shape) for x in xs]
+            raise RuntimeError(f"cat along dim {self.dim}: shapes {shapes} do not fit "
+                               f"({error})") from None
+
+    def backward(self, gy):
+        bounds = numpy.cumsum(self.sizes)[:-1]
+        return tuple(numpy.split(gy, bounds, axis=self.dim))
+
+
+class Stack(Function):
+    """``y = stack(xs, dim)`` (a new axis);  each ``gx`` is ``gy`` indexed along ``dim``."""
+
+    def __init__(self, dim: int = 0):
+        self.dim = dim
+
+    def forward(self, *xs):
+        if not xs:
+            raise RuntimeError("stack expects a non-empty list of tensors")
+        try:
+            return numpy.stack(xs, axis=self.dim)
+        except ValueError:
+            shapes = [tuple(x.shape) for x in xs]
+            raise RuntimeError(f"stack expects each tensor to be equal size, got {shapes}") \
+                from None
+
+    def backward(self, gy):
+        return tuple(numpy.moveaxis(gy, self.dim, 0))
+
+
+class Pad(Function):
+    """Constant padding with PyTorch's ``pad`` convention.
+
+    ``pad = (left_last, right_last, left_second_last, right_second_last, ...)``: pairs
+    starting from the last dimension. Negative amounts crop. ``gx`` is the un-padded
+    (cropped) part of ``gy``.
+    """
+
+    def __init__(self, pad, value: float = 0.0):
+        if len(pad) % 2:
+            raise ValueError(f"pad must have an even number of entries, got {len(pad)}")
+        self.pad, self.value = tuple(int(p) for p in pad), value
+
+    def _widths(self, ndim):
+        pairs = [(0, 0)] * ndim
+        for i in range(len(self.pad) // 2):
+            if i >= ndim:
+                raise ValueError(f"pad {self.pad} has more dimensions than the input ({ndim})")
+            pairs[ndim - 1 - i] = (self.pad[2 * i], self.pad[2 * i + 1])
+        return pairs
+
+    def forward(self, x):
+        self.widths = self._widths(x.ndim)
+        grow = [(max(a, 0), max(b, 0)) for a, b in self.widths]
+        y = numpy.pad(x, grow, mode="constant", constant_values=self.value)
+        crop = tuple(slice(-min(a, 0), y.shape[i] + min(b, 0))
+                     for i, (a, b) in enumerate(self.widths))
+        return y[crop]
+
+    def backward(self, gy):
+        # crop what was added, pad back with zeros what was cropped
+        shrink = tuple(slice(max(a, 0), gy.shape[i] - max(b, 0))
+                       for i, (a, b) in enumerate(self.widths))
+        g = gy[shrink]
+        regrow = [(-min(a, 0), -min(b, 0)) for a, b in self.widths]
+        return numpy.pad(g, regrow) if any(a or b for a, b in regrow) else g

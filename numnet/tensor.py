@@ -1,0 +1,275 @@
+"""``Tensor``: an array, its gradient, and the node of the graph that made it.
+
+The array lives in ``.data`` (a NumPy array; PyTorch's ``.data`` is a detached tensor instead,
+use ``.detach()`` for that). Operators and methods dispatch to the ops in ``numnet.ops``;
+``backward()`` hands the graph to ``numnet.autograd.run_backward``.
+
+Example:
+    >>> import numnet
+    >>> w = numnet.tensor(-2.0, requires_grad=True)
+    >>> f = w * 5.0 + 3.0
+    >>> f.backward()
+    >>> w.grad
+    tensor(5.)
+"""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet import autograd, backend
+
+
+def _to_array(data, dtype=None) -> numpy.ndarray:
+    """Convert ``data`` to an array with PyTorch's dtype rules.
+
+    Python floats (and lists of them) get the default dtype; NumPy arrays keep theirs;
+    Python ints become int64 and bools stay bool. ``dtype`` overrides all of that.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return numpy.array(data, dtype=numpy.dtype(dtype))
+    if isinstance(data, (numpy.ndarray, numpy.generic)):
+        return numpy.array(data)
+    array = numpy.array(data)
+    if array.dtype.kind == "f":
+        return array.astype(backend.get_default_dtype())
+    if array.dtype.kind in "iu":
+        return array.astype(numpy.int64)
+    if array.dtype.kind == "b":
+        return array
+    raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {array.dtype}")
+
+
+class Tensor:
+    """A multi-dimensional array that can record the operations applied to it.
+
+    Args:
+        data: array-like. Copied; see ``numnet.tensor`` for the dtype rules.
+        dtype: optional dtype overriding the inferred one.
+        requires_grad: record operations on this tensor so ``backward`` can fill ``.grad``.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_creator", "_output_index",
+                 "_retains_grad", "name", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # so that ndarray <op> Tensor dispatches to the Tensor
+
+    def __init__(self, data, dtype=None, requires_grad: bool = False, *, _raw: bool = False):
+        self.data = data if _raw else _to_array(data, dtype)
+        self.grad = None
+        self.requires_grad = False
+        self._creator = None
+        self._output_index = 0
+        self._retains_grad = False
+        self.name = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> numpy.dtype:
+        return self.data.dtype
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def grad_fn(self):
+        """The Function that produced this tensor (``None`` for leaves)."""
+        return self._creator
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._creator is None
+
+    def size(self, dim=None):
+        """The shape, or its length along ``dim``."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ------------------------------------------------------------------ conversion
+    def numpy(self) -> numpy.ndarray:
+        """The array itself (shared, like ``torch.Tensor.numpy``); errors if it needs grad."""
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def item(self):
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+                               "to Scalar")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.data.item())
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # ------------------------------------------------------------------ autograd
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (leaves only, floating dtypes only)."""
+        if requires_grad and not backend.is_floating(self.data.dtype):
+            raise RuntimeError("only Tensors of floating point dtype can require gradients, "
+                               f"got {self.data.dtype}")
+        if not requires_grad and self._creator is not None:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward (leaves always keep it)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        self._retains_grad = True
+
+    def detach(self) -> "Tensor":
+        """A new leaf sharing this tensor's array, cut from the graph."""
+        return Tensor(self.data, _raw=True)
+
+    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
+
+        Args:
+            gradient: d(loss)/d(self), shaped like self. May be omitted only when self
+                holds a single element (then it is 1).
+            retain_graph: keep the values saved for backward, so backward can run again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if gradient is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this tensor "
+                    f"has shape {self.data.shape}: pass gradient= (shaped like it) or reduce "
+                    "it first, e.g. with .sum()")
+            gradient = numpy.ones_like(self.data)
+        else:
+            gradient = _to_array(gradient).astype(self.data.dtype, copy=False)
+            if gradient.shape != self.data.shape:
+                raise RuntimeError(f"gradient has shape {gradient.shape}, but the tensor has "
+                                   f"shape {self.data.shape}")
+        autograd.run_backward(self, gradient, retain_graph=retain_graph)
+
+    # ------------------------------------------------------------------ in place
+    def _check_inplace(self) -> None:
+        if self.requires_grad and autograd.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation." if self.is_leaf else
+                               "in-place operations on tensors in the graph are not supported")
+
+    def zero_(self) -> "Tensor":
+        """Fill with zeros in place."""
+        self._check_inplace()
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace()
+        self.data[...] = value
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        """Copy ``src`` (broadcastable) into this tensor's array in place."""
+        self._check_inplace()
+        self.data[...] = _to_array(src)
+        return self
+
+    def add_(self, other, alpha=1) -> "Tensor":
+        self._check_inplace()
+        self.data += alpha * _to_array(other) if alpha != 1 else _to_array(other)
+        return self
+
+    def mul_(self, other) -> "Tensor":
+        self._check_inplace()
+        self.data *= _to_array(other)
+        return self
+
+    # ------------------------------------------------------------------ conversion of dtype
+    def to(self, dtype) -> "Tensor":
+        """Cast to ``dtype`` (differentiable); returns self when it already has it."""
+        from numnet.ops import arithmetic
+        if numpy.dtype(dtype) == self.data.dtype:
+            return self
+        return arithmetic.Cast(dtype)(self)
+
+    def float(self) -> "Tensor":
+        return self.to(numpy.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(numpy.float64)
+
+    def long(self) -> "Tensor":
+        return Tensor(self.data.astype(numpy.int64), _raw=True)
+
+    def __repr__(self) -> str:
+        from numnet.tensor_repr import tensor_repr
+        return tensor_repr(self)
+
+
+def _install_methods() -> None:
+    """Attach operators and methods that dispatch to ``numnet.nn.functional``."""
+    from numnet.nn import functional as F
+
+    def swapped(fn):
+        return lambda self, other: fn(other, self)
+
+    methods = {
+        "__add__": F.add, "__radd__": F.add, "__sub__": F.sub, "__rsub__": swapped(F.sub),
+        "__mul__": F.mul, "__rmul__": F.mul, "__truediv__": F.div,
+        "__rtruediv__": swapped(F.div), "__pow__": F.pow, "__rpow__": swapped(F.pow),
+        "__matmul__": F.matmul, "__rmatmul__": swapped(F.matmul), "__neg__": F.neg,
+        "__getitem__": F.getitem, "__lt__": F.lt, "__le__": F.le, "__gt__": F.gt,
+        "__ge__": F.ge, "__eq__": F.eq, "__ne__": F.ne,
+    }
+    names = ("add sub mul div neg pow matmul exp log sqrt abs clamp clip maximum minimum "
+             "sum mean var std max min argmax argmin reshape view flatten squeeze unsqueeze "
+             "transpose permute expand sigmoid tanh relu softmax log_softmax")
+    for name in names.split():
+        methods[name] = getattr(F, name)
+    methods["broadcast_to"] = F.broadcast_to
+    methods["t"] = lambda self: F.transpose(self, 0, 1)
+    methods["expand_as"] = lambda self, other: F.expand(self, other.shape)
+    methods["view_as"] = lambda self, other: F.reshape(self, other.shape)
+    for name, fn in methods.items():
+        setattr(Tensor, name, fn)
+
+
+autograd.Tensor = Tensor

@@ -1,0 +1,41 @@
+"""``repr`` of a Tensor in PyTorch's style: ``tensor([1., 2.], requires_grad=True)``."""
+
+from __future__ import annotations
+
+import numpy
+
+from numnet import backend
+
+
+def _format_float(value: float, integral: bool, precision: int) -> str:
+    if integral:
+        return f"{value:.0f}."
+    return f"{value:.{precision}f}"
+
+
+def tensor_repr(t) -> str:
+    data = t.data
+    prefix = "tensor("
+    if data.dtype.kind == "f":
+        finite = data[numpy.isfinite(data)]
+        integral = finite.size == 0 or bool(numpy.all(finite == numpy.round(finite)))
+        large = finite.size > 0 and (numpy.abs(finite).max() >= 1e8 or
+                                     (numpy.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+        if large and not integral:
+            formatter = {"float_kind": lambda v: f"{v:.4e}"}
+        else:
+            formatter = {"float_kind": lambda v: _format_float(v, integral, 4)}
+        body = numpy.array2string(data, separator=", ", prefix=prefix, formatter=formatter,
+                                  threshold=1000, edgeitems=3, max_line_width=80)
+    else:
+        body = numpy.array2string(data, separator=", ", prefix=prefix, threshold=1000,
+                                  edgeitems=3, max_line_width=80)
+    extras = []
+    default_float = data.dtype == backend.get_default_dtype()
+    if not (default_float or data.dtype == numpy.int64 or data.dtype == numpy.bool_):
+        extras.append(f"dtype=numnet.{data.dtype}")
+    if t.grad_fn is not None:
+        extras.append(f"grad_fn=<{t.grad_fn.name}>")
+    elif t.requires_grad:
+        extras.append("requires_grad=True")
+    return prefix + body + "".join(", " + e for e in extras) + ")"
