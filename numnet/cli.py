@@ -1,0 +1,51 @@
+"""The ``numnet`` command line (also ``python -m numnet``).
+
+Each subcommand lives in ``numnet/commands/<name>.py`` with a ``register(subparsers)``
+function; this module only collects them, parses, and turns expected errors into one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import numnet
+from numnet import commands
+
+
+class CommandError(Exception):
+    """An error the user can act on: printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="numnet",
+        description="numnet: deep learning from first principles, in NumPy.")
+    parser.add_argument("--version", action="version", version=f"numnet {numnet.__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"numnet.commands.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CommandError as error:
+        print(f"numnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"numnet {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
