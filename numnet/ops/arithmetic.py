@@ -115,10 +115,10 @@ class MatMul(Function):
         ga = gb = None
         # promote 1-D operands as matmul does, so the general formula applies
         gy2 = gy
+        if len(b_shape) == 1:
+            gy2 = gy2[..., None]
         if len(a_shape) == 1:
             gy2 = numpy.expand_dims(gy2, -2)
-        if len(b_shape) == 1:
-            gy2 = numpy.expand_dims(gy2, -1)
         if self.needs_input_grad[0]:
             b2 = self.b if len(b_shape) > 1 else self.b[:, None]
             ga = numpy.matmul(gy2, numpy.swapaxes(b2, -1, -2))
