@@ -4,6 +4,8 @@ Define-by-run autograd with PyTorch's API: ``numnet.tensor``, ``numnet.nn``,
 ``numnet.optim``; every op proven against PyTorch and finite differences.
 """
 
+import numpy
+
 from numnet import backend
 from numnet.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from numnet.backend import (get_default_dtype, get_num_threads, set_default_dtype,
@@ -17,14 +19,19 @@ from numnet.tensor import Tensor, _install_methods
 _install_methods()
 
 from numnet import nn  # noqa: E402
+from numnet import models  # noqa: E402
+from numnet import optim  # noqa: E402
+from numnet import viz  # noqa: E402
+from numnet import data  # noqa: E402
 from numnet.gradcheck import gradcheck  # noqa: E402
+from numnet.checkpoint import load, save  # noqa: E402
 from numnet.nn.functional import (abs, argmax, argmin, cat, clamp, clip, exp,  # noqa: E402,A004
                                   flatten, log, matmul, max, maximum, mean, min, minimum,
                                   permute, reshape, sigmoid, softmax, sqrt, squeeze, stack,
                                   std, sum, tanh, transpose, unsqueeze, var, where)
 
-float32 = "float32"
-float64 = "float64"
-int64 = "int64"
+float32 = numpy.dtype("float32")
+float64 = numpy.dtype("float64")
+int64 = numpy.dtype("int64")
 
 __version__ = "0.1.0"

@@ -22,9 +22,15 @@ def tensor_repr(t) -> str:
         large = finite.size > 0 and (numpy.abs(finite).max() >= 1e8 or
                                      (numpy.abs(finite[finite != 0]).min(initial=1) < 1e-4))
         if large and not integral:
-            formatter = {"float_kind": lambda v: f"{v:.4e}"}
+            def fmt(v):
+                return f"{v:.4e}"
         else:
-            formatter = {"float_kind": lambda v: _format_float(v, integral, 4)}
+            def fmt(v):
+                return _format_float(v, integral, 4)
+        shown = data if data.size <= 1000 else numpy.concatenate(
+            [data.reshape(-1)[:3], data.reshape(-1)[-3:]])
+        width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
+        formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
         body = numpy.array2string(data, separator=", ", prefix=prefix, formatter=formatter,
                                   threshold=1000, edgeitems=3, max_line_width=80)
     else:

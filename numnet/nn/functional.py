@@ -8,7 +8,7 @@ Example:
     >>> import numnet
     >>> import numnet.nn.functional as F
     >>> F.softmax(numnet.tensor([-5.0, -1.0, 1.0, 5.0]), dim=0)
-    tensor([4.4966e-05, 2.4550e-03, 1.8140e-02, 9.7936e-01])
+    tensor([4.4473e-05, 2.4281e-03, 1.7942e-02, 9.7959e-01])
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import numpy
 from numnet import backend
 from numnet.ops import activation, arithmetic, elementwise, loss, reduction, shape
 from numnet.ops._util import normalize_dims
+from numnet.ops.conv import avg_pool2d, conv2d, max_pool2d  # noqa: E402,F401
 from numnet.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -475,3 +476,29 @@ def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
     keep = rng.random(x.shape, dtype=numpy.float64) >= p
     scale = numpy.asarray(1.0 / (1.0 - p), dtype=x.dtype)
     return x * Tensor(keep.astype(x.dtype) * scale, _raw=True)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalization over axis 1 (formulas in ``numnet.ops.normalization.BatchNorm``).
+
+    ``training=True`` normalises with the batch's statistics and updates ``running_mean``
+    / ``running_var`` in place (when given); ``training=False`` uses the running ones.
+    """
+    from numnet.ops import normalization
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects input of shape (N, C, ...), got {input.shape}")
+    if training and input.data.size // input.shape[1] <= 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {tuple(input.shape)}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm in eval mode (training=False) needs running_mean and "
+                         "running_var")
+    stats = (None if running_mean is None else running_mean.data,
+             None if running_var is None else running_var.data)
+    function = normalization.BatchNorm(stats[0], stats[1], training, momentum, eps)
+    if weight is None and bias is None:
+        return function(input)
+    if weight is None or bias is None:
+        raise ValueError("batch_norm: give both weight and bias, or neither")
+    return function(input, weight, bias)

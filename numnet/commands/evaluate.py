@@ -1,0 +1,58 @@
+"""``numnet evaluate``: loss, accuracy and confusion matrix of a trained model."""
+
+from __future__ import annotations
+
+import json
+
+from numnet import data, runs
+from numnet.cli import CommandError
+from numnet.train import Trainer
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "evaluate", help="test a trained model: loss, accuracy, confusion matrix",
+        description="Evaluate a checkpoint (or a run folder's best model.npz) on the test "
+                    "split of its dataset, or of --dataset.")
+    p.add_argument("checkpoint", metavar="RUNDIR_OR_CKPT")
+    p.add_argument("--dataset", help="dataset to test on (default: the one it was trained on)")
+    p.add_argument("--data-dir", help="folder with the dataset's files")
+    p.add_argument("--split", choices=("test", "train"), default="test")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    try:
+        model, state = runs.load_model(args.checkpoint)
+    except (OSError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    settings = state["config"]["settings"]
+    name = args.dataset or settings["dataset"]
+    data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
+    try:
+        info = data.get_info(name)
+        dataset = data.load_dataset(name, data_dir, split=args.split)
+    except (data.DatasetError, ValueError, KeyError) as error:
+        raise CommandError(str(error)) from None
+    expected = tuple(state["config"]["dataset"]["input_shape"])
+    if tuple(info.input_shape) != expected:
+        raise CommandError(f"the model takes inputs of shape {expected}, but {name} has "
+                           f"{tuple(info.input_shape)}")
+    loader = data.DataLoader(dataset, batch_size=256, transform=runs.input_transform(info))
+    trainer = Trainer(model, optimizer=None, num_classes=info.num_classes, progress=False)
+    result = trainer.evaluate(loader)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{name} {args.split}: {len(dataset)} images")
+    print(f"loss {result['loss']:.4f}  accuracy {result['accuracy']:.4f}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    width = max(len(str(v)) for row in result["confusion"] for v in row)
+    label_width = max(len(c) for c in info.classes)
+    for label, row, per_class in zip(info.classes, result["confusion"],
+                                     result["per_class_accuracy"]):
+        cells = " ".join(str(v).rjust(width) for v in row)
+        accuracy = "  n/a" if per_class is None else f"{per_class:.3f}"
+        print(f"  {label.rjust(label_width)}  {cells}   {accuracy}")
+    return 0

@@ -1,0 +1,32 @@
+"""``numnet summary``: a model's layer table (kind, K/F/S/P, output shape, parameters)."""
+
+from __future__ import annotations
+
+from numnet import data, models, runs
+from numnet.cli import CommandError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser(
+        "summary", help="layer table of a preset model",
+        description="Print each layer's kind, K/F/S/P for convolutions and pooling, output "
+                    "shape and parameter count, for a preset built for a dataset.")
+    p.add_argument("--model", choices=sorted(models.MODELS), default="lenet5")
+    p.add_argument("--dataset", default="mnist",
+                   help="sets the input shape and classes (default mnist: 1x28x28)")
+    p.add_argument("--activation", default="relu")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    try:
+        info = data.get_info(args.dataset)
+    except (KeyError, ValueError) as error:
+        raise CommandError(str(error)) from None
+    settings = dict(runs.default_settings(), model=args.model, activation=args.activation)
+    try:
+        model = models.build_model(runs.model_config(settings, info))
+    except ValueError as error:
+        raise CommandError(str(error)) from None
+    model.summary(info.input_shape)
+    return 0

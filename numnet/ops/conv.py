@@ -1,0 +1,590 @@
+"""Convolution and pooling over NCHW batches: ``conv2d max_pool2d avg_pool2d``.
+
+The lecture's CNN: K filters of size F, applied with stride S over an input zero-padded by
+P on every side. Along each spatial axis of size N the output has
+
+    ``(N - F + 2P) / S + 1``   (rounded down)
+
+positions; PyTorch writes the same formula with ``H_in, kernel_size, stride, padding``.
+Every op accepts ``F``, ``S`` and ``P`` as an int or as a pair ``(for H, for W)``.
+
+How it is fast (no Python loop over samples or pixels anywhere):
+
+- **im2col as a strided view.** ``as_strided`` looks at the padded input as windows
+  ``(N, C, F_h, F_w, OH, OW)`` without copying; one copy lays them out as the column
+  matrix ``X_col`` of shape ``(C F_h F_w, N OH OW)``, and ONE GEMM multiplies it by the
+  weights ``(K, C F_h F_w)`` for the whole batch. A single large product keeps OpenBLAS's
+  threads busy (per-sample products stall on thread hand-offs when the cores are shared).
+- **Wide rows for stride 1.** With stride 1 the columns span the full padded width ``Wp``
+  instead of ``OW``: every row of ``X_col`` is then made of long contiguous runs, so the
+  copy is fast, at the price of ``Wp - OW`` extra output columns per row, dropped at once.
+- **Backward** is GEMMs too: ``gW = gY X_col^T``; ``gx`` either by col2im (``W^T gY``,
+  scattered back by ``F_h F_w`` strided adds, one per kernel offset) or, for stride 1, as
+  the "full" convolution of the padded ``gy`` with the flipped weights, whichever moves less
+  memory (``_full_is_cheaper``); gradients nobody needs are not computed.
+- **No fresh pages.** The large scratch matrices come from a small per-thread workspace
+  and go back to it when done (the columns after backward), so the kernel does not fault
+  and zero tens of MB on every call.
+- **Pooling** takes one vectorised pass per kernel offset over the whole batch.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import threading
+
+import numpy
+from numpy.lib.stride_tricks import as_strided
+
+from numnet.autograd import Function
+
+
+def _pair(value, name: str, op: str, minimum: int) -> tuple:
+    """``value`` (an int or a pair of ints) as ``(for H, for W)``, each ``>= minimum``."""
+    if isinstance(value, numbers.Integral):
+        pair = (int(value), int(value))
+    else:
+        pair = tuple(value)
+        if len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
+            raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
+        pair = (int(pair[0]), int(pair[1]))
+    if min(pair) < minimum:
+        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    return pair
+
+
+def _output_size(op: str, x_shape, kernel, stride, padding) -> tuple:
+    """``(OH, OW) = floor((N - F + 2P) / S) + 1`` per axis; an error when one is <= 0."""
+    h, w = x_shape[-2:]
+    oh = (h - kernel[0] + 2 * padding[0]) // stride[0] + 1
+    ow = (w - kernel[1] + 2 * padding[1]) // stride[1] + 1
+    if oh <= 0 or ow <= 0:
+        raise RuntimeError(
+            f"{op}: output size ({oh}, {ow}) is not positive: input {tuple(x_shape)} has "
+            f"spatial size ({h}, {w}), kernel {kernel}, stride {stride}, padding {padding}; "
+            "(N - F + 2P) / S + 1 must be >= 1 along each axis")
+    return oh, ow
+
+
+def _windows(xp, kernel, stride, out_size, writeable: bool = False):
+    """The view ``v[n, c, i, j, oh, ow] = xp[n, c, oh S_h + i, ow S_w + j]`` (no copy).
+
+    ``out_size`` may exceed the true output width (the wide rows of stride 1): positions
+    past the end of a row then read the start of the next one, which ``xp`` must hold.
+    """
+    sn, sc, sy, sx = xp.strides
+    shape = xp.shape[:2] + tuple(kernel) + tuple(out_size)
+    strides = (sn, sc, sy, sx, stride[0] * sy, stride[1] * sx)
+    return as_strided(xp, shape, strides, writeable=writeable)
+
+
+def _pad_into(x, shape, top: int, left: int, fill=0, scratch: bool = False):
+    """An array of ``shape`` filled with ``fill``, with ``x`` placed at ``(top, left)``.
+
+    The part of ``x`` that falls outside (negative offsets, or past the end) is dropped.
+    ``scratch=True`` takes the array from the workspace (give it back when done).
+    """
+    if scratch:
+        out = _workspace.take(shape, x.dtype)
+    else:
+        out = numpy.empty(shape, x.dtype)
+    h, w = x.shape[-2:]
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = max(min(top + h, shape[-2]), y0), max(min(left + w, shape[-1]), x0)
+    out[..., :y0, :] = fill
+    out[..., y1:, :] = fill
+    out[..., y0:y1, :x0] = fill
+    out[..., y0:y1, x1:] = fill
+    out[..., y0:y1, x0:x1] = x[..., y0 - top:y1 - top, x0 - left:x1 - left]
+    return out
+
+
+class _Workspace(threading.local):
+    """Scratch matrices of 1 MiB and more, reused from one conv2d call to the next.
+
+    NOTE: every page of a fresh large array costs a page fault, and the kernel zeroes it
+    first: for the column matrices (tens of MB per layer) that was 10-15% of a forward +
+    backward. Matrices conv2d is done with wait here (up to ``limit`` bytes, one set per
+    thread); ``take`` hands out the smallest that fits, unless it is over 4x too large.
+    Only arrays that never leave conv2d (the columns, the padded copies, the GEMM outputs)
+    go through here, and each goes back exactly once, when nothing uses it any more.
+    """
+
+    minimum = 2 ** 20
+    limit = 2 ** 28
+
+    def __init__(self):
+        self.free = []
+
+    def take(self, shape, dtype):
+        """An uninitialised C-contiguous array of ``shape`` and ``dtype``."""
+        dtype = numpy.dtype(dtype)
+        nbytes = math.prod(shape) * dtype.itemsize
+        fits = [b for b in self.free if nbytes <= b.nbytes <= 4 * nbytes]
+        if nbytes < self.minimum:
+            fits = []
+        if fits:
+            buffer = min(fits, key=lambda b: b.nbytes)
+            self.free = [b for b in self.free if b is not buffer]
+        else:
+            buffer = numpy.empty(nbytes, numpy.uint8)
+        return buffer[:nbytes].view(dtype).reshape(shape)
+
+    def give(self, array) -> None:
+        """Return an array from ``take`` (nothing may use it afterwards)."""
+        root = array
+        while isinstance(root.base, numpy.ndarray):
+            root = root.base
+        if root.dtype != numpy.uint8 or root.nbytes < self.minimum:
+            return
+        if any(b is root for b in self.free):
+            return
+        self.free.append(root)
+        while sum(b.nbytes for b in self.free) > self.limit:
+            self.free.pop(0)
+
+
+_workspace = _Workspace()
+
+
+def _check_input(op: str, x, extra: str = "") -> None:
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"{op}: expected a 4-D input (N, C, H, W) or a 3-D one (C, H, W), "
+                           f"got shape {tuple(x.shape)}{extra}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+
+
+class Conv2d(Function):
+    """2-D convolution (cross-correlation, like every framework) of ``x`` with K filters.
+
+    ``y[n, k, oh, ow] = b[k] + sum_{c, i, j} x_pad[n, c, oh S_h + i, ow S_w + j] W[k, c, i, j]``
+
+    As matrices, with ``X_col`` the im2col columns ``(C F_h F_w, N OH OW)`` (one column per
+    output pixel of every sample) and ``W_mat = W.reshape(K, C F_h F_w)``:
+    ``Y = W_mat X_col + b``, so ``gW = gY X_col^T``, ``gb = sum of gY over N, OH, OW``, and
+    ``gX_col = W_mat^T gY``, which col2im adds back to the pixels each column came from.
+    Shapes: x (N, C, H, W), W (K, C, F_h, F_w), b (K,), y (N, K, OH, OW) with
+    ``OH = floor((H - F_h + 2 P_h) / S_h) + 1`` (same for OW).
+    """
+
+    def __init__(self, stride=1, padding=0):
+        self.stride = _pair(stride, "stride", "conv2d", 1)
+        self.padding = _pair(padding, "padding", "conv2d", 0)
+
+    def forward(self, x, weight, bias=None):
+        self._check(x, weight, bias)
+        self.unbatched = x.ndim == 3
+        if self.unbatched:
+            x = x[None]
+        n, c, h, w = x.shape
+        k, _, kh, kw = weight.shape
+        ph, pw = self.padding
+        oh, ow = _output_size("conv2d", x.shape, (kh, kw), self.stride, self.padding)
+        # NOTE: with stride 1 the windows of a row run over the whole padded width (wide
+        # rows, see the module docstring); an extra zero row at the bottom holds what the
+        # last row of windows reads past its end.
+        wide = self.stride == (1, 1)
+        hq, wq = h + 2 * ph + wide, w + 2 * pw
+        owc = wq if wide else ow
+        if wide or ph or pw:
+            xp = _pad_into(x, (n, c, hq, wq), ph, pw, scratch=True)
+            cols = _columns(xp, (kh, kw), self.stride, (oh, owc))
+            _workspace.give(xp)
+        else:
+            cols = _columns(x, (kh, kw), self.stride, (oh, owc))
+        y_mat = _gemm(weight.reshape(k, -1), cols, n, oh * owc)  # the one GEMM
+        y = y_mat.reshape(n, k, oh, owc)[..., :ow]
+        out = numpy.empty((n, k, oh, ow), dtype=x.dtype)
+        if bias is None:
+            numpy.copyto(out, y)
+        else:
+            numpy.add(y, bias[:, None, None], out=out)
+        _workspace.give(y_mat)
+        self.geometry = (x.shape, weight.shape, (oh, ow), (hq, wq), owc)
+        if self.needs_input_grad[1]:
+            self.cols = cols
+        else:
+            _workspace.give(cols)
+        self.weight = weight if self.needs_input_grad[0] else None
+        return out[0] if self.unbatched else out
+
+    def backward(self, gy):
+        x_shape, w_shape, (oh, ow), _, owc = self.geometry
+        n, k = x_shape[0], w_shape[0]
+        if self.unbatched:
+            gy = gy[None]
+        # gY as a (K, N OH OWc) matrix; zeros in the columns the wide rows dropped
+        gy_mat = _pad_into(gy.transpose(1, 0, 2, 3), (k, n, oh, owc), 0, 0, scratch=True)
+        gy_mat = gy_mat.reshape(k, -1)
+        needs = self.needs_input_grad
+        gx = gW = gb = None
+        if len(needs) > 2 and needs[2]:
+            gb = gy_mat.sum(axis=1)
+        if needs[1]:
+            gW = _weight_grad(gy_mat, self.cols, n, oh * owc).reshape(w_shape)
+        if needs[0]:
+            if self.stride == (1, 1) and _full_is_cheaper(x_shape, w_shape, oh, owc):
+                gx = self._input_grad_full(gy)
+            else:
+                gx = self._input_grad_col2im(gy_mat)
+            if self.unbatched:
+                gx = gx[0]
+        _workspace.give(gy_mat)
+        return gx, gW, gb
+
+    def release(self) -> None:
+        """Free what forward saved, handing the column matrix back to the workspace."""
+        cols = self.__dict__.get("cols")
+        if cols is not None:
+            _workspace.give(cols)
+        super().release()
+
+    def _input_grad_col2im(self, gy_mat):
+        """``gX_col = W_mat^T gY`` (one GEMM), then col2im: one strided add per (i, j)."""
+        x_shape, (k, c, kh, kw), (oh, _), (hq, wq), owc = self.geometry
+        n, _, h, w = x_shape
+        ph, pw = self.padding
+        g_mat = _gemm(self.weight.reshape(k, -1).T, gy_mat, n, oh * owc)
+        g_cols = g_mat.reshape(n, c, kh, kw, oh, owc)
+        gxp = numpy.zeros((n, c, hq, wq), dtype=g_cols.dtype)
+        windows = _windows(gxp, (kh, kw), self.stride, (oh, owc), writeable=True)
+        for i in range(kh):
+            for j in range(kw):
+                windows[:, :, i, j] += g_cols[:, :, i, j]
+        _workspace.give(g_mat)
+        return gxp[:, :, ph:ph + h, pw:pw + w]
+
+    def _input_grad_full(self, gy):
+        """Stride 1: ``gx`` is the "full" convolution of ``gy`` with the flipped weights.
+
+        ``gx[n, c, y, x] = sum_{k, i, j} gy_pad[n, k, y + i, x + j] W[k, c, F_h-1-i, F_w-1-j]``
+        where ``gy_pad`` is ``gy`` padded by ``F - 1 - P`` (cropped where that is < 0).
+        """
+        x_shape, (k, c, kh, kw), _, _, _ = self.geometry
+        n, _, h, w = x_shape
+        ph, pw = self.padding
+        wg = w + kw - 1
+        gz = _pad_into(gy, (n, k, h + kh, wg), kh - 1 - ph, kw - 1 - pw, scratch=True)
+        cols = _columns(gz, (kh, kw), (1, 1), (h, wg))
+        _workspace.give(gz)
+        flipped = self.weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(c, -1)
+        gx_mat = _gemm(flipped, cols, n, h * wg)
+        _workspace.give(cols)
+        gx = numpy.ascontiguousarray(gx_mat.reshape(n, c, h, wg)[..., :w])
+        _workspace.give(gx_mat)
+        return gx
+
+    @staticmethod
+    def _check(x, weight, bias) -> None:
+        extra = f" (weight {tuple(weight.shape)})"
+        _check_input("conv2d", x, extra)
+        if weight.ndim != 4:
+            raise RuntimeError(f"conv2d: expected a 4-D weight (K, C, F_h, F_w), got shape "
+                               f"{tuple(weight.shape)} (input {tuple(x.shape)})")
+        if x.shape[-3] != weight.shape[1]:
+            raise RuntimeError(f"conv2d: input of shape {tuple(x.shape)} has {x.shape[-3]} "
+                               f"channels, but weight of shape {tuple(weight.shape)} expects "
+                               f"{weight.shape[1]} (weight is (K, C, F_h, F_w))")
+        if weight.dtype != x.dtype:
+            raise RuntimeError(f"conv2d: input dtype {x.dtype} and weight dtype "
+                               f"{weight.dtype} differ; convert one of them")
+        if bias is not None:
+            if bias.shape != weight.shape[:1]:
+                raise RuntimeError(f"conv2d: bias of shape {tuple(bias.shape)} does not fit "
+                                   f"weight of shape {tuple(weight.shape)}: expected "
+                                   f"({weight.shape[0]},)")
+            if bias.dtype != x.dtype:
+                raise RuntimeError(f"conv2d: input dtype {x.dtype} and bias dtype "
+                                   f"{bias.dtype} differ; convert one of them")
+
+
+def _columns(xp, kernel, stride, out_size):
+    """im2col: the ``(C F_h F_w, N OH OW)`` column matrix of ``xp`` (N, C, H, W).
+
+    One copy of the strided window view, channel-major so that every row of the matrix is
+    made of long contiguous runs (whole output rows, or ``OH OWc`` runs for wide rows).
+    """
+    n, c = xp.shape[:2]
+    windows = _windows(xp, kernel, stride, out_size).transpose(1, 2, 3, 0, 4, 5)
+    cols = _workspace.take(windows.shape, xp.dtype)
+    numpy.copyto(cols, windows)
+    return cols.reshape(c * kernel[0] * kernel[1], n * out_size[0] * out_size[1])
+
+
+# NOTE: OpenBLAS multiplies a small matrix (the first layer of LeNet: 6 x 25) by the long,
+# thin columns (C F_h F_w, N OH OW) 2-5x slower than N products of one sample's columns,
+# and slower still when another process shares the cores (its threads wait on each other).
+# Up to this many entries in the small matrix, the GEMM is a batched matmul over samples
+# (still one call; each product is small enough for OpenBLAS to run it on one thread).
+_PER_SAMPLE_MAX = 1024
+
+
+def _gemm(a, cols, n: int, pixels: int):
+    """``a @ cols`` for ``a`` (M, R) and columns (R, N L), as an (N, M, L) array.
+
+    L = ``pixels`` per sample. The result comes from the workspace: give it back.
+    """
+    m, r = a.shape
+    if m * r <= _PER_SAMPLE_MAX:
+        out = _workspace.take((n, m, pixels), a.dtype)
+        numpy.matmul(a, cols.reshape(r, n, pixels).transpose(1, 0, 2), out=out)
+        return out
+    out = _workspace.take((m, n, pixels), a.dtype)
+    numpy.matmul(a, cols, out=out.reshape(m, n * pixels))
+    return out.transpose(1, 0, 2)
+
+
+def _weight_grad(gy_mat, cols, n: int, pixels: int):
+    """``gW = gY X_col^T``: (K, N L) times (N L, C F_h F_w), L = ``pixels`` per sample."""
+    k, ckk = gy_mat.shape[0], cols.shape[0]
+    if k * ckk > _PER_SAMPLE_MAX:
+        return numpy.matmul(cols, gy_mat.T).T
+    per_sample = numpy.matmul(gy_mat.reshape(k, n, pixels).transpose(1, 0, 2),
+                              cols.reshape(ckk, n, pixels).transpose(1, 2, 0))
+    return per_sample.sum(axis=0)
+
+
+_INPUT_GRAD = "auto"  # "col2im" or "full" forces one method (tests check both)
+
+
+def _full_is_cheaper(x_shape, w_shape, oh: int, owc: int) -> bool:
+    """Choose the stride-1 input gradient: the "full" convolution or col2im.
+
+    Both do the same GEMM work; they differ in the column matrix they write and read:
+    ``K F_h F_w H (W + F_w - 1)`` numbers per sample for the full convolution,
+    ``C F_h F_w OH OWc`` for col2im, which then also adds ``F_h F_w`` times over the padded
+    input. Measured on a 2-core AMD EPYC (OpenBLAS): col2im wins while its columns stay in
+    cache or the full columns are over twice as many; the full convolution wins when its
+    columns are at most as many and col2im's spill out of cache (16 MiB and more), and
+    always when they are at most half as many (e.g. K=16, C=64: 3x faster).
+    """
+    if _INPUT_GRAD != "auto":
+        return _INPUT_GRAD == "full"
+    n, c, h, w = x_shape
+    k, _, kh, kw = w_shape
+    full = k * h * (w + kw - 1)
+    col2im = c * oh * owc
+    return full <= col2im // 2 or (full <= col2im and n * kh * kw * col2im * 4 >= 2 ** 24)
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """2-D convolution of ``x`` with K filters of size F (the lecture's CNN layer).
+
+    Output size per spatial axis: ``floor((N - F + 2P) / S) + 1`` for input size N,
+    filter size F, stride S and padding P (zeros on every side).
+
+    Args:
+        x: input (N, C, H, W), or (C, H, W) for a single sample.
+        weight: the K filters, (K, C, F_h, F_w) (``(K, C, F, F)`` for square ones).
+        bias: optional (K,).
+        stride: S, an int or a pair (S_h, S_w).
+        padding: P, an int or a pair (P_h, P_w).
+
+    Returns:
+        Tensor (N, K, OH, OW) (or (K, OH, OW) for a single sample), the input's dtype.
+
+    Example:
+        >>> import numnet
+        >>> import numnet.nn.functional as F
+        >>> x = numnet.ones(2, 1, 28, 28)
+        >>> w = numnet.ones(6, 1, 5, 5)
+        >>> F.conv2d(x, w, padding=2).shape
+        (2, 6, 28, 28)
+        >>> float(F.conv2d(x, w, stride=2)[0, 0, 0, 0])
+        25.0
+    """
+    function = Conv2d(stride, padding)
+    return function(x, weight) if bias is None else function(x, weight, bias)
+
+
+def _pool_geometry(op: str, x, kernel, stride, padding) -> tuple:
+    """Check a pooling input and return ``(OH, OW)``; padding is at most half the kernel."""
+    _check_input(op, x)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise RuntimeError(f"{op}: padding {padding} should be at most half of kernel_size "
+                           f"{kernel} (input {tuple(x.shape)})")
+    return _output_size(op, x.shape, kernel, stride, padding)
+
+
+class _Pool2d(Function):
+    """Shared set-up of the pooling ops: F, S (default F) and P as pairs, 3-D inputs."""
+
+    op = "pool2d"
+    fill = 0.0
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel = _pair(kernel_size, "kernel_size", self.op, 1)
+        no_stride = stride is None or (not isinstance(stride, numbers.Integral)
+                                       and len(stride) == 0)
+        self.stride = self.kernel if no_stride else _pair(stride, "stride", self.op, 1)
+        self.padding = _pair(padding, "padding", self.op, 0)
+
+    def _padded_windows(self, x):
+        """``x`` as 4-D, padded with ``fill``, and its windows ``(N, C, F_h, F_w, OH, OW)``."""
+        out_size = _pool_geometry(self.op, x, self.kernel, self.stride, self.padding)
+        self.unbatched = x.ndim == 3
+        if self.unbatched:
+            x = x[None]
+        (ph, pw) = self.padding
+        n, c, h, w = x.shape
+        if ph or pw:
+            x = _pad_into(x, (n, c, h + 2 * ph, w + 2 * pw), ph, pw, fill=self.fill)
+        self.shapes = ((n, c, h, w), x.shape)
+        return _windows(x, self.kernel, self.stride, out_size)
+
+    def _unpad(self, gxp):
+        """Crop the padding off a gradient of the padded input; drop the added batch axis."""
+        (n, c, h, w), _ = self.shapes
+        ph, pw = self.padding
+        gx = gxp[:, :, ph:ph + h, pw:pw + w]
+        return gx[0] if self.unbatched else gx
+
+    def _gradient_windows(self, dtype):
+        """A zero gradient of the padded input and its writeable windows."""
+        gxp = numpy.zeros(self.shapes[1], dtype=dtype)
+        out_size = self.y_shape[-2:]
+        return gxp, _windows(gxp, self.kernel, self.stride, out_size, writeable=True)
+
+
+class MaxPool2d(_Pool2d):
+    """``y[n, c, oh, ow] = max_{i, j} x_pad[n, c, oh S_h + i, ow S_w + j]`` (pad: -inf).
+
+    ``gx`` routes each ``gy`` to the element that was the maximum of its window (the first
+    one in row-major order on ties, like PyTorch; a NaN counts as the maximum and makes the
+    output NaN); where windows overlap (stride < kernel) an element collects the sum over
+    every window it won.
+    """
+
+    op = "max_pool2d"
+    fill = -numpy.inf
+
+    def forward(self, x):
+        windows = self._padded_windows(x)
+        y, index = _window_max(windows, nan_aware=False)
+        if numpy.isnan(y).any():
+            y, index = _window_max(windows, nan_aware=True)
+        self.index = index
+        self.y_shape = y.shape
+        return y[0] if self.unbatched else y
+
+    def backward(self, gy):
+        if self.unbatched:
+            gy = gy[None]
+        kh, kw = self.kernel
+        overlap = self.stride[0] < kh or self.stride[1] < kw
+        gxp, windows = self._gradient_windows(gy.dtype)
+        for offset in range(kh * kw):
+            target = windows[:, :, offset // kw, offset % kw]
+            hit = self.index == offset
+            if overlap:
+                target += gy * hit
+            else:  # each input element lies in one window at most
+                numpy.multiply(gy, hit, out=target)
+        return self._unpad(gxp)
+
+
+def _window_max(windows, nan_aware: bool):
+    """The maximum of each window and its offset ``i F_w + j`` (first one on ties).
+
+    One pass per kernel offset, in row-major order: an offset takes over only where it is
+    strictly greater, so ties keep the first maximum. Offsets grow, so the index update is
+    ``index = max(index, offset * better)``. ``nan_aware`` also lets a NaN take over, as
+    PyTorch does (a second pass, run only when the output holds a NaN).
+    """
+    kh, kw = windows.shape[2:4]
+    y = windows[:, :, 0, 0].copy()
+    index = numpy.zeros(y.shape, numpy.uint8 if kh * kw <= 256 else numpy.int32)
+    for offset in range(1, kh * kw):
+        v = windows[:, :, offset // kw, offset % kw]
+        better = v > y
+        if nan_aware:
+            better |= numpy.isnan(v)
+            numpy.copyto(y, v, where=better)
+        else:
+            numpy.maximum(y, v, out=y)
+        numpy.maximum(index, better * index.dtype.type(offset), out=index)
+    return y, index
+
+
+class AvgPool2d(_Pool2d):
+    """``y[n, c, oh, ow] = 1/(F_h F_w) sum_{i, j} x_pad[n, c, oh S_h + i, ow S_w + j]``.
+
+    The padding zeros count in the average (PyTorch's default ``count_include_pad=True``).
+    ``gx`` spreads ``gy / (F_h F_w)`` evenly over each window, summing where they overlap.
+    """
+
+    op = "avg_pool2d"
+
+    def forward(self, x):
+        windows = self._padded_windows(x)
+        kh, kw = self.kernel
+        y = windows[:, :, 0, 0].copy()
+        for offset in range(1, kh * kw):
+            y += windows[:, :, offset // kw, offset % kw]
+        y /= kh * kw
+        self.y_shape = y.shape
+        return y[0] if self.unbatched else y
+
+    def backward(self, gy):
+        if self.unbatched:
+            gy = gy[None]
+        kh, kw = self.kernel
+        g = gy / (kh * kw)
+        gxp, windows = self._gradient_windows(gy.dtype)
+        for offset in range(kh * kw):
+            windows[:, :, offset // kw, offset % kw] += g
+        return self._unpad(gxp)
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0):
+    """Max pooling: the largest value of each F x F window (the lecture's subsampling).
+
+    Output size per spatial axis: ``floor((N - F + 2P) / S) + 1``; padding adds -inf, so it
+    is never the maximum, and may be at most half the kernel (as in PyTorch).
+
+    Args:
+        x: input (N, C, H, W) or (C, H, W).
+        kernel_size: F, an int or a pair (F_h, F_w).
+        stride: S, an int or a pair; defaults to ``kernel_size`` (windows side by side).
+        padding: P, an int or a pair.
+
+    Returns:
+        Tensor (N, C, OH, OW) (or (C, OH, OW)), the input's dtype.
+
+    Example:
+        >>> import numnet
+        >>> import numnet.nn.functional as F
+        >>> x = numnet.arange(16.0).reshape(1, 1, 4, 4)
+        >>> F.max_pool2d(x, 2)
+        tensor([[[[ 5.,  7.],
+                  [13., 15.]]]])
+    """
+    return MaxPool2d(kernel_size, stride, padding)(x)
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0):
+    """Average pooling: the mean of each F x F window, padding zeros included.
+
+    Output size per spatial axis: ``floor((N - F + 2P) / S) + 1``; padding may be at most
+    half the kernel (as in PyTorch).
+
+    Args:
+        x: input (N, C, H, W) or (C, H, W).
+        kernel_size: F, an int or a pair (F_h, F_w).
+        stride: S, an int or a pair; defaults to ``kernel_size``.
+        padding: P, an int or a pair.
+
+    Returns:
+        Tensor (N, C, OH, OW) (or (C, OH, OW)), the input's dtype.
+
+    Example:
+        >>> import numnet
+        >>> import numnet.nn.functional as F
+        >>> x = numnet.arange(16.0).reshape(1, 1, 4, 4)
+        >>> F.avg_pool2d(x, 2)
+        tensor([[[[ 2.5000,  4.5000],
+                  [10.5000, 12.5000]]]])
+    """
+    return AvgPool2d(kernel_size, stride, padding)(x)

@@ -1,0 +1,387 @@
+"""The training loop: progress, metrics, history, early stopping, checkpoints and resume.
+
+``Trainer.fit`` runs epochs of mini-batch gradient descent (``w <- w - eta dE/dw`` through
+the chosen optimizer) with a tqdm progress bar per epoch (loss, accuracy, images/s),
+evaluates on the validation data after every epoch, and, when given a run folder, keeps
+there after every epoch: ``history.json`` / ``history.csv``, ``last.npz`` (a resumable
+checkpoint) and ``model.npz`` (the best model so far by the monitored metric).
+
+Determinism: with the same seed, the same data and the same settings, two runs produce
+bit-identical losses and weights; resuming from any epoch's checkpoint gives the same final
+weights as an uninterrupted run (all randomness is drawn from generators whose states are
+checkpointed).
+
+Example:
+    >>> import numnet, numnet.nn as nn
+    >>> from numnet.data import DataLoader, TensorDataset
+    >>> _ = numnet.manual_seed(0)
+    >>> x = numnet.randn(64, 4); y = numnet.tensor((x.numpy()[:, 0] > 0).astype("int64"))
+    >>> model = nn.Sequential(nn.Linear(4, 2))
+    >>> trainer = Trainer(model, numnet.optim.SGD(model.parameters(), lr=0.5), progress=False)
+    >>> history = trainer.fit(DataLoader(TensorDataset(x, y), batch_size=16, seed=0), epochs=3)
+    >>> history[-1]["train_accuracy"] > 0.8
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy
+
+import numnet
+from numnet import checkpoint, random as nn_random
+from numnet.autograd import no_grad
+from numnet.io import atomic_write_text
+from numnet.nn import functional as F
+from numnet.tensor import Tensor
+
+HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                  "seconds", "images_per_second")
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite; the message names the step and the first bad layer."""
+
+
+def confusion_matrix(labels: numpy.ndarray, predictions: numpy.ndarray,
+                     num_classes: int) -> numpy.ndarray:
+    """``C[i, j]`` = number of samples of true class i predicted as class j."""
+    index = labels.astype(numpy.int64) * num_classes + predictions.astype(numpy.int64)
+    counts = numpy.bincount(index, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def metrics_from_confusion(confusion: numpy.ndarray) -> dict:
+    """Accuracy (trace / total) and per-class accuracy (diagonal / row sums; NaN if absent)."""
+    total = confusion.sum()
+    support = confusion.sum(axis=1)
+    with numpy.errstate(invalid="ignore", divide="ignore"):
+        per_class = numpy.diag(confusion) / support
+    return {"accuracy": float(numpy.trace(confusion) / total) if total else float("nan"),
+            "per_class_accuracy": [None if math.isnan(v) else float(v) for v in per_class]}
+
+
+def _as_tensor(batch) -> Tensor:
+    return batch if isinstance(batch, Tensor) else Tensor(numpy.asarray(batch), _raw=True)
+
+
+class Trainer:
+    """Fits a classifier with a loss, an optimizer and (optionally) a scheduler.
+
+    Args:
+        model: a ``numnet.nn.Module`` mapping a batch of inputs to class scores (N, C).
+        optimizer: a ``numnet.optim`` optimizer over the model's parameters.
+        loss_fn: ``loss_fn(scores, labels) -> scalar Tensor`` (default cross entropy).
+        scheduler: an LR scheduler, stepped once per epoch (``scheduler_step='epoch'``) or
+            once per batch (``'batch'``, e.g. OneCycleLR).
+        clip_grad_norm: clip the global gradient norm to this value before each step.
+        run_dir: folder for history, checkpoints and plots (nothing is written when None).
+        monitor: the metric that picks the best model and drives early stopping
+            (``val_accuracy``, ``val_loss``, ``train_loss``, ...; default ``val_accuracy``
+            when there is validation data, else ``train_accuracy``). Losses are minimised,
+            everything else maximised.
+        patience: stop after this many epochs without improvement of ``monitor``.
+        num_classes: classes for metrics (inferred from the scores when None).
+        progress: show a tqdm progress bar per epoch.
+        config: JSON-serialisable description of the run (model config, dataset, ...),
+            stored in every checkpoint so ``numnet evaluate`` can rebuild the model.
+    """
+
+    def __init__(self, model, optimizer, loss_fn=F.cross_entropy, scheduler=None,
+                 scheduler_step: str = "epoch", clip_grad_norm: float | None = None,
+                 run_dir=None, monitor: str | None = None, patience: int | None = None,
+                 num_classes: int | None = None, progress: bool = True,
+                 config: dict | None = None):
+        if scheduler_step not in ("epoch", "batch"):
+            raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_fn = loss_fn
+        self.scheduler = scheduler
+        self.scheduler_step = scheduler_step
+        self.clip_grad_norm = clip_grad_norm
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.monitor = monitor
+        self.patience = patience
+        self.num_classes = num_classes
+        self.progress = progress
+        self.config = dict(config or {})
+        self.history: list[dict] = []
+        self.epoch = 0
+        self.global_step = 0
+        self.best = None
+        self.best_epoch = None
+        self.epochs_without_improvement = 0
+        self.stop_reason = None
+        self._step_in_epoch = 0
+
+    # ------------------------------------------------------------------ one step
+    def train_step(self, inputs: Tensor, labels: Tensor):
+        """Forward, loss, backward, (clip), optimizer step. Returns (loss value, scores)."""
+        scores = self.model(inputs)
+        loss = self.loss_fn(scores, labels)
+        value = float(loss.item())
+        if not math.isfinite(value):
+            raise TrainingDiverged(self._divergence_message(value, inputs))
+        self.optimizer.zero_grad()
+        loss.backward()
+        if self.clip_grad_norm is not None:
+            numnet.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+        self.optimizer.step()
+        if self.scheduler is not None and self.scheduler_step == "batch":
+            self.scheduler.step()
+        self.global_step += 1
+        return value, scores
+
+    def _divergence_message(self, value: float, inputs: Tensor) -> str:
+        where = _first_nonfinite_layer(self.model, inputs)
+        return (f"loss became {value} at epoch {self.epoch + 1}, step {self.global_step + 1} "
+                f"(batch {self._step_in_epoch + 1} of the epoch); {where}. Try a smaller "
+                "learning rate, gradient clipping (--clip-grad), or check the input data.")
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, loader) -> dict:
+        """Loss, accuracy, per-class accuracy and confusion matrix over ``loader``."""
+        was_training = self.model.training
+        self.model.eval()
+        total_loss, count = 0.0, 0
+        labels_all, predictions_all = [], []
+        try:
+            with no_grad():
+                for inputs, labels in loader:
+                    inputs, labels = _as_tensor(inputs), _as_tensor(labels)
+                    scores = self.model(inputs)
+                    n = labels.shape[0]
+                    total_loss += float(self.loss_fn(scores, labels).item()) * n
+                    count += n
+                    labels_all.append(labels.data)
+                    predictions_all.append(scores.data.argmax(axis=1))
+        finally:
+            self.model.train(was_training)
+        if count == 0:
+            raise ValueError("evaluate: the loader yielded no samples")
+        labels_np = numpy.concatenate(labels_all)
+        predictions = numpy.concatenate(predictions_all)
+        num_classes = self.num_classes or int(max(labels_np.max(), predictions.max()) + 1)
+        confusion = confusion_matrix(labels_np, predictions, num_classes)
+        result = {"loss": total_loss / count, "confusion": confusion.tolist()}
+        result.update(metrics_from_confusion(confusion))
+        return result
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self, train_loader, val_loader=None, epochs: int = 10) -> list[dict]:
+        """Train until ``epochs`` epochs are done in total (resumed runs count theirs).
+
+        Returns the history: one dict per epoch with the keys of ``HISTORY_FIELDS``.
+        Ctrl-C stops cleanly: the resumable checkpoint of the last completed epoch is
+        kept in ``run_dir/last.npz`` and the run can go on with ``resume()``.
+        """
+        self.train_loader = train_loader
+        if self.monitor is None:
+            self.monitor = "val_accuracy" if val_loader is not None else "train_accuracy"
+        if self.run_dir is not None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            if self.epoch == 0:
+                self.save_checkpoint(self.run_dir / "last.npz")
+        self.stop_reason = None
+        try:
+            while self.epoch < epochs and self.stop_reason is None:
+                record = self._run_epoch(train_loader, val_loader, epochs)
+                self.history.append(record)
+                self.epoch += 1
+                self._update_best(record)
+                if self.scheduler is not None and self.scheduler_step == "epoch":
+                    self.scheduler.step()
+                if self.run_dir is not None:
+                    self._write_history()
+                    self.save_checkpoint(self.run_dir / "last.npz")
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted"
+            where = (f"; resume from {self.run_dir / 'last.npz'} (after epoch {self.epoch})"
+                     if self.run_dir is not None else "")
+            print(f"\nInterrupted during epoch {self.epoch + 1}{where}.", file=sys.stderr)
+        return self.history
+
+    def _run_epoch(self, train_loader, val_loader, epochs: int) -> dict:
+        self.model.train()
+        lr = float(self.optimizer.param_groups[0]["lr"])
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(train_loader), desc=f"epoch {self.epoch + 1}/{epochs}",
+                       unit="batch", leave=True, file=sys.stderr, dynamic_ncols=True)
+        start = time.perf_counter()
+        total_loss, correct, seen = 0.0, 0, 0
+        self._step_in_epoch = 0
+        try:
+            for self._step_in_epoch, (inputs, labels) in enumerate(train_loader):
+                inputs, labels = _as_tensor(inputs), _as_tensor(labels)
+                value, scores = self.train_step(inputs, labels)
+                n = labels.shape[0]
+                total_loss += value * n
+                correct += int((scores.data.argmax(axis=1) == labels.data).sum())
+                seen += n
+                if bar is not None:
+                    rate = seen / max(time.perf_counter() - start, 1e-9)
+                    bar.set_postfix(loss=f"{total_loss / seen:.4f}",
+                                    acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}",
+                                    refresh=False)
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        seconds = time.perf_counter() - start
+        record = {"epoch": self.epoch + 1, "lr": lr,
+                  "train_loss": total_loss / max(seen, 1),
+                  "train_accuracy": correct / max(seen, 1),
+                  "val_loss": None, "val_accuracy": None,
+                  "seconds": seconds, "images_per_second": seen / max(seconds, 1e-9)}
+        if val_loader is not None:
+            result = self.evaluate(val_loader)
+            record["val_loss"] = result["loss"]
+            record["val_accuracy"] = result["accuracy"]
+        if self.progress:
+            val = ("" if record["val_loss"] is None else
+                   f"  val_loss {record['val_loss']:.4f}  val_acc {record['val_accuracy']:.4f}")
+            print(f"epoch {record['epoch']}: loss {record['train_loss']:.4f}  "
+                  f"acc {record['train_accuracy']:.4f}{val}  ({seconds:.1f} s)",
+                  file=sys.stderr)
+        return record
+
+    def _update_best(self, record: dict) -> None:
+        value = record.get(self.monitor)
+        if value is None:
+            raise KeyError(f"monitor {self.monitor!r} is not in the history (available: "
+                           f"{', '.join(k for k, v in record.items() if v is not None)})")
+        minimize = self.monitor.endswith("loss")
+        better = (self.best is None or
+                  (value < self.best if minimize else value > self.best))
+        if better:
+            self.best, self.best_epoch = value, record["epoch"]
+            self.epochs_without_improvement = 0
+            if self.run_dir is not None:
+                self.save_checkpoint(self.run_dir / "model.npz")
+        else:
+            self.epochs_without_improvement += 1
+            if self.patience is not None and self.epochs_without_improvement >= self.patience:
+                self.stop_reason = (f"early stopping: {self.monitor} did not improve for "
+                                    f"{self.patience} epochs (best {self.best:.4f} at epoch "
+                                    f"{self.best_epoch})")
+                if self.progress:
+                    print(self.stop_reason, file=sys.stderr)
+
+    def _write_history(self) -> None:
+        atomic_write_text(self.run_dir / "history.json",
+                          json.dumps({"history": self.history, "best_epoch": self.best_epoch,
+                                      "monitor": self.monitor, "best": self.best},
+                                     indent=2) + "\n")
+        buffer = _io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        for row in self.history:
+            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_FIELDS})
+        atomic_write_text(self.run_dir / "history.csv", buffer.getvalue())
+
+    # ------------------------------------------------------------------ checkpoints
+    def state(self) -> dict:
+        """Everything needed to resume: weights, optimizer, scheduler, RNGs, history."""
+        loader_state = None
+        loader = getattr(self, "train_loader", None)
+        if loader is not None and hasattr(loader, "state_dict"):
+            loader_state = loader.state_dict()
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "epoch": self.epoch,
+            "global_step": self.global_step,
+            "history": self.history,
+            "best": self.best,
+            "best_epoch": self.best_epoch,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "rng": nn_random.get_rng_state(),
+            "loader": loader_state,
+            "config": self.config,
+        }
+
+    def save_checkpoint(self, path) -> None:
+        """Write the resumable state atomically to ``path`` (.npz of arrays + JSON)."""
+        checkpoint.save(self.state(), path)
+
+    def load_state(self, state: dict, train_loader=None, restore_scheduler: bool = True) -> None:
+        """Restore a state produced by ``state()`` (e.g. from ``numnet.load``).
+
+        With ``restore_scheduler=False`` (a run extended to more epochs than it was planned
+        for) the new scheduler is not overwritten but fast-forwarded to the restored epoch
+        (or step), so the learning rate follows the schedule of the new length.
+        """
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            if restore_scheduler:
+                self.scheduler.load_state_dict(state["scheduler"])
+            else:
+                for group in self.optimizer.param_groups:
+                    group["lr"] = group["initial_lr"]
+                steps = state["epoch"] if self.scheduler_step == "epoch" else state["global_step"]
+                for _ in range(int(steps)):
+                    self.scheduler.step()
+        self.epoch = int(state["epoch"])
+        self.global_step = int(state["global_step"])
+        self.history = list(state["history"])
+        self.best = state["best"]
+        self.best_epoch = state["best_epoch"]
+        self.epochs_without_improvement = int(state["epochs_without_improvement"])
+        nn_random.set_rng_state(state["rng"])
+        if train_loader is not None and state.get("loader") is not None:
+            train_loader.load_state_dict(state["loader"])
+
+    def resume(self, path, train_loader=None) -> None:
+        """Load ``path`` (a checkpoint written by ``save_checkpoint``) to continue training."""
+        self.load_state(checkpoint.load(path), train_loader)
+
+
+def _first_nonfinite_layer(model, inputs: Tensor) -> str:
+    """Re-run the forward pass layer by layer and name the first non-finite parameter or
+    output (the layer where the NaN/inf first appeared)."""
+    for name, parameter in model.named_parameters():
+        if not numpy.all(numpy.isfinite(parameter.data)):
+            return f"parameter {name} is already non-finite"
+    if not numpy.all(numpy.isfinite(inputs.data)):
+        return "the input batch contains NaN or inf"
+    found = []
+
+    def hook(module, args, output):
+        if not found and isinstance(output, Tensor) and not numpy.all(numpy.isfinite(output.data)):
+            found.append(module)
+
+    handles = []
+    names = {}
+    for name, module in model.named_modules():
+        if name and not any(True for _ in module.children()):
+            names[id(module)] = name
+            handles.append(module.register_forward_hook(hook))
+    try:
+        with no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    if found:
+        return f"first non-finite output in layer {names[id(found[0])]} ({found[0]!r})"
+    return "every layer's output is finite: the loss itself overflowed"
+
+
+def read_history(run_dir) -> dict:
+    """The ``history.json`` of a run folder."""
+    path = Path(run_dir) / "history.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: is {run_dir} a numnet run folder?")
+    return json.loads(path.read_text())

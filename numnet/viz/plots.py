@@ -1,0 +1,100 @@
+"""Training plots with matplotlib (imported lazily, Agg backend): learning curves,
+confusion matrix, and the first convolution layer's filters."""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_figure(fig, path) -> Path:
+    """Save ``fig`` as PNG atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(handle)
+    try:
+        fig.savefig(temporary, dpi=100, bbox_inches="tight")
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        _pyplot().close(fig)
+    return path
+
+
+def plot_curves(history: list[dict], path) -> Path:
+    """Loss and accuracy per epoch, training and validation, side by side."""
+    plt = _pyplot()
+    epochs = [row["epoch"] for row in history]
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label, ax in (("train_loss", "train", ax_loss), ("val_loss", "validation", ax_loss),
+                           ("train_accuracy", "train", ax_acc),
+                           ("val_accuracy", "validation", ax_acc)):
+        values = [row.get(key) for row in history]
+        if any(v is not None for v in values):
+            ax.plot(epochs, [numpy.nan if v is None else v for v in values], marker="o",
+                    label=label)
+    ax_loss.set(title="loss", xlabel="epoch", ylabel="cross entropy")
+    ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    return save_figure(fig, path)
+
+
+def plot_confusion(confusion, path, class_names=None) -> Path:
+    """The confusion matrix as a heat map, counts written in the cells."""
+    plt = _pyplot()
+    confusion = numpy.asarray(confusion)
+    n = confusion.shape[0]
+    names = list(class_names) if class_names else [str(i) for i in range(n)]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * n, 0.8 + 0.5 * n))
+    image = ax.imshow(confusion, cmap="Blues")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    ax.set_xticks(range(n), names, rotation=45, ha="right")
+    ax.set_yticks(range(n), names)
+    ax.set(xlabel="predicted", ylabel="true", title="confusion matrix")
+    threshold = confusion.max() / 2 if confusion.size else 0
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center", fontsize=8,
+                    color="white" if confusion[i, j] > threshold else "black")
+    return save_figure(fig, path)
+
+
+def plot_filters(weight, path, title="first convolution layer's filters") -> Path:
+    """Each filter (K, C, F, F) as an F x F image (channels averaged, or RGB when C == 3)."""
+    plt = _pyplot()
+    weight = numpy.asarray(weight, dtype=numpy.float64)
+    count = weight.shape[0]
+    columns = min(count, 8)
+    rows = math.ceil(count / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.3 * rows + 0.4),
+                             squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= count:
+            continue
+        filt = weight[k]
+        if filt.shape[0] == 3:
+            low, high = filt.min(), filt.max()
+            ax.imshow(numpy.transpose((filt - low) / (high - low + 1e-12), (1, 2, 0)))
+        else:
+            ax.imshow(filt.mean(axis=0), cmap="gray")
+        ax.set_title(str(k), fontsize=8)
+    fig.suptitle(title)
+    return save_figure(fig, path)
