@@ -45,8 +45,16 @@ def input_grad_method(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=[0, 10 ** 9], ids=["one-gemm", "per-sample-gemm"])
+def gemm_split(request, monkeypatch):
+    """Run a test with both ways of multiplying the columns: one GEMM, or one per sample."""
+    monkeypatch.setattr(conv, "_PER_SAMPLE_MAX", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, bias", CONV_CASES)
-def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_grad_method):
+def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_grad_method,
+                              gemm_split):
     numnet_fn, torch_fn = _conv_fns(stride, padding, bias)
     specs = (x_shape, w_shape) + (((w_shape[0],),) if bias else ())
     check_op(numnet_fn, torch_fn, *specs)
@@ -57,7 +65,7 @@ def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_gra
     ((4, 16, 9, 9), (4, 16, 3, 3), 1),       # K < C: the full convolution's case
     ((4, 3, 12, 12), (8, 3, 3, 3), 1),
 ])
-def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method):
+def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method, gemm_split):
     numnet_fn, torch_fn = _conv_fns(1, padding, True)
     check_op(numnet_fn, torch_fn, x_shape, w_shape, (w_shape[0],), gradcheck=False)
 
@@ -100,7 +108,7 @@ def test_conv2d_skips_the_input_gradient_nobody_needs(monkeypatch):
     assert x.grad is None and w.grad.shape == (3, 1, 3, 3)
 
 
-def test_conv2d_graphs_alive_together_keep_their_own_buffers(input_grad_method):
+def test_conv2d_graphs_alive_together_keep_their_own_buffers(input_grad_method, gemm_split):
     # conv2d reuses its large scratch matrices (>= 1 MiB, as here) between calls: a graph
     # still waiting for backward must keep its own, whatever runs in between
     rng = numpy.random.default_rng(5)
@@ -135,17 +143,19 @@ def test_conv2d_and_pools_take_an_empty_batch():
     assert F.max_pool2d(x, 2).shape == F.avg_pool2d(x, 2).shape == (0, 3, 4, 4)
 
 
-def test_conv2d_float32_stays_float32(input_grad_method):
-    x = numnet.randn(2, 3, 8, 8, requires_grad=True)
-    w = numnet.randn(4, 3, 3, 3, requires_grad=True)
-    b = numnet.randn(4, requires_grad=True)
+def test_conv2d_float32_stays_float32(input_grad_method, gemm_split):
+    # checked on the arrays backward returns: a leaf's .grad is cast to the leaf's dtype,
+    # which would hide a float64 gradient
+    rng = numpy.random.default_rng(6)
+    x, w, b = (rng.standard_normal(s, dtype=numpy.float32) for s in ((2, 3, 8, 8),
+                                                                      (4, 3, 3, 3), (4,)))
     for stride, padding in ((1, 1), (2, 0), (1, 0)):
-        y = F.conv2d(x, w, b, stride=stride, padding=padding)
+        function = conv.Conv2d(stride, padding)
+        function.needs_input_grad = (True, True, True)
+        y = function.forward(x, w, b)
         assert y.dtype == numpy.float32
-        (y * y).sum().backward()
-        for t in (x, w, b):
-            assert t.grad.dtype == numpy.float32
-            t.grad = None
+        grads = function.backward(numpy.ones_like(y))
+        assert [g.dtype for g in grads] == [numpy.float32] * 3
 
 
 def test_conv2d_output_size_follows_the_lecture_formula():
@@ -222,15 +232,15 @@ def test_max_pool2d_propagates_nan():
     check_op(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), x, gradcheck=False)
 
 
-@pytest.mark.parametrize("pool", [F.max_pool2d, F.avg_pool2d])
+@pytest.mark.parametrize("pool", [conv.MaxPool2d, conv.AvgPool2d])
 def test_pool_float32_stays_float32(pool):
-    x = numnet.randn(2, 3, 7, 7, requires_grad=True)
+    x = numpy.random.default_rng(7).standard_normal((2, 3, 7, 7), dtype=numpy.float32)
     for kernel_size, stride, padding in ((2, None, 0), (3, 1, 1)):
-        y = pool(x, kernel_size, stride, padding)
+        function = pool(kernel_size, stride, padding)
+        function.needs_input_grad = (True,)
+        y = function.forward(x)
         assert y.dtype == numpy.float32
-        (y * y).sum().backward()
-        assert x.grad.dtype == numpy.float32
-        x.grad = None
+        assert function.backward(numpy.ones_like(y)).dtype == numpy.float32
 
 
 @pytest.mark.parametrize("numnet_pool, torch_pool", POOLS, ids=["max", "avg"])

@@ -235,6 +235,11 @@ def test_cat(dim):
     check_op(lambda *ts: F.cat(ts, dim), lambda *ts: torch.cat(ts, dim), *shapes)
 
 
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_unbind(dim):
+    check_op(lambda t: F.unbind(t, dim), lambda t: torch.unbind(t, dim), (3, 2, 4))
+
+
 @pytest.mark.parametrize("dim", [0, 1, 2, -1])
 def test_stack(dim):
     check_op(lambda *ts: F.stack(ts, dim), lambda *ts: torch.stack(ts, dim),

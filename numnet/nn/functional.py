@@ -281,6 +281,12 @@ def getitem(x, index) -> Tensor:
     return shape.GetItem(index)(x)
 
 
+def unbind(x, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim``, as a tuple of tensors (one differentiable op)."""
+    out = shape.Unbind(dim)(x)
+    return out if isinstance(out, tuple) else (out,)
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate along an existing dim."""
     return shape.Cat(dim)(*tensors)

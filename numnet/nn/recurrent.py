@@ -13,33 +13,10 @@ import math
 import numpy
 
 from numnet import backend
-from numnet.autograd import Function
 from numnet.nn import functional as F
 from numnet.nn import init as nn_init
 from numnet.nn.module import Module
 from numnet.nn.parameter import Parameter
-from numnet.tensor import Tensor
-
-
-class _Unbind(Function):
-    """``(y_0, ..., y_{n-1}) = (x[0], ..., x[n-1])`` along axis 0;  ``gx = stack(gy_i)``.
-
-    NOTE: one op with n outputs instead of n ``getitem`` ops: each getitem's backward would
-    allocate a zero array the size of the whole sequence, O(L**2) work for L time steps;
-    this backward is one ``stack``. (Candidate for ``numnet.ops.shape`` / ``F.unbind``.)
-    """
-
-    def forward(self, x):
-        self.shape = x.shape
-        return tuple(x[i] for i in range(x.shape[0]))
-
-    def backward(self, *gys):
-        return numpy.stack(gys, axis=0)
-
-
-def _unbind(x: Tensor):
-    out = _Unbind()(x)
-    return out if isinstance(out, tuple) else (out,)
 
 
 class RNN(Module):
@@ -171,7 +148,7 @@ class RNN(Module):
         if length == 0:
             raise ValueError(f"{self!r}: the input sequence is empty (shape "
                              f"{tuple(input.shape)})")
-        initial = [None] * self.num_layers if h0 is None else list(_unbind(h0))
+        initial = [None] * self.num_layers if h0 is None else list(F.unbind(h0))
         activation = F.tanh if self.nonlinearity == "tanh" else F.relu
         finals = []
         for k in range(self.num_layers):
@@ -181,7 +158,7 @@ class RNN(Module):
                                  F.transpose(weight_ih, 0, 1))
             if bias is not None:
                 projected = projected + bias
-            steps = _unbind(F.reshape(projected, length, batch, self.hidden_size))
+            steps = F.unbind(F.reshape(projected, length, batch, self.hidden_size))
             weight_hh_t = F.transpose(weight_hh, 0, 1)
             h = initial[k]
             outputs = []

@@ -1,4 +1,4 @@
-"""Shape ops: ``reshape permute expand getitem cat stack pad`` (view, flatten, squeeze,
+"""Shape ops: ``reshape permute expand getitem unbind cat stack pad`` (view, flatten, squeeze,
 unsqueeze and transpose are reshape and permute with other arguments)."""
 
 from __future__ import annotations
@@ -100,6 +100,24 @@ class GetItem(Function):
         else:
             numpy.add.at(gx, self.index, gy)
         return gx
+
+
+class Unbind(Function):
+    """``(y_0, ..., y_{n-1}) = (x[0], ..., x[n-1])`` along ``dim``;  ``gx = stack(gy_i)``.
+
+    NOTE: one op with n outputs instead of n ``getitem`` ops: each getitem's backward would
+    allocate a zero array the size of the whole input, O(n**2) work for an RNN over n time
+    steps; this backward is one ``stack``.
+    """
+
+    def __init__(self, dim: int = 0):
+        self.dim = dim
+
+    def forward(self, x):
+        return tuple(numpy.moveaxis(x, self.dim, 0))
+
+    def backward(self, *gys):
+        return numpy.stack(gys, axis=self.dim)
 
 
 class Cat(Function):
