@@ -22,6 +22,7 @@ of any depth (a 100,000-op chain, a 500-step RNN) need no recursion.
 from __future__ import annotations
 
 import contextlib
+import time
 import weakref
 
 import numpy
@@ -29,6 +30,7 @@ import numpy
 Tensor = None  # numnet.tensor sets this (it imports us: breaking the import cycle here)
 
 _grad_enabled = True
+_profiler = None  # an OpProfiler while ``profile()`` is active; None costs one check per op
 
 
 def is_grad_enabled() -> bool:
@@ -86,6 +88,56 @@ class enable_grad(set_grad_enabled):
         super().__init__(True)
 
 
+class OpProfiler:
+    """Time spent in each Function's ``forward`` and ``backward``, by class name.
+
+    ``totals[(name, "forward" or "backward")] = [seconds, calls]``. Made by ``profile()``.
+    """
+
+    def __init__(self) -> None:
+        self.totals = {}
+
+    def add(self, name: str, phase: str, seconds: float) -> None:
+        entry = self.totals.get((name, phase))
+        if entry is None:
+            self.totals[(name, phase)] = [seconds, 1]
+        else:
+            entry[0] += seconds
+            entry[1] += 1
+
+    def table(self) -> list:
+        """Rows ``(name, forward s, backward s, forward calls)``, slowest first."""
+        names = {name for name, _ in self.totals}
+        rows = []
+        for name in names:
+            fwd = self.totals.get((name, "forward"), [0.0, 0])
+            bwd = self.totals.get((name, "backward"), [0.0, 0])
+            rows.append((name, fwd[0], bwd[0], fwd[1]))
+        return sorted(rows, key=lambda row: -(row[1] + row[2]))
+
+
+@contextlib.contextmanager
+def profile():
+    """Time every op's forward and backward while active (opt-in; no cost when off).
+
+    Example:
+        >>> import numnet
+        >>> from numnet.autograd import profile
+        >>> x = numnet.ones(3, requires_grad=True)
+        >>> with profile() as prof:
+        ...     (x * x).sum().backward()
+        >>> sorted(name for name, _, _, _ in prof.table())
+        ['Mul', 'Sum']
+    """
+    global _profiler
+    previous = _profiler
+    _profiler = OpProfiler()
+    try:
+        yield _profiler
+    finally:
+        _profiler = previous
+
+
 _STRUCTURE = frozenset(("next_edges", "needs_input_grad", "outputs", "input_refs", "freed",
                         "output_meta"))
 
@@ -104,7 +156,12 @@ class Function:
         needs = tuple(t.requires_grad for t in tensors)
         record = _grad_enabled and any(needs)
         self.needs_input_grad = needs if record else (False,) * len(tensors)
-        ys = self.forward(*[t.data for t in tensors])
+        if _profiler is None:
+            ys = self.forward(*[t.data for t in tensors])
+        else:
+            start = time.perf_counter()
+            ys = self.forward(*[t.data for t in tensors])
+            _profiler.add(type(self).__name__, "forward", time.perf_counter() - start)
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
@@ -203,7 +260,12 @@ def run_backward(root, gradient, retain_graph: bool = False) -> None:
                 if g is None:
                     shape, dtype = fn.output_meta[i]
                     gys[i] = numpy.zeros(shape, dtype)
-            gxs = fn.backward(*gys)
+            if _profiler is None:
+                gxs = fn.backward(*gys)
+            else:
+                start = time.perf_counter()
+                gxs = fn.backward(*gys)
+                _profiler.add(type(fn).__name__, "backward", time.perf_counter() - start)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
         else:

@@ -21,11 +21,11 @@ SCHEDULERS = ("none", "step", "cosine", "onecycle")
 
 def default_settings() -> dict:
     """The settings ``numnet train`` uses when no flag is given."""
-    return {"model": "lenet5", "dataset": "digits", "data_dir": None, "epochs": 30,
+    return {"model": "lenet5", "dataset": "digits", "data_dir": None, "epochs": 40,
             "batch_size": 32, "lr": 0.05, "optimizer": "sgd", "momentum": 0.9,
             "weight_decay": 5e-4, "activation": "relu", "init": None, "seed": 0,
             "scheduler": "cosine", "clip_grad": None, "patience": None, "monitor": "val_loss",
-            "val_fraction": 0.1, "limit_train": None, "limit_test": None, "augment": False,
+            "val_fraction": 0.1, "limit_train": None, "limit_test": None, "augment": True,
             "hidden": [128, 64]}
 
 
@@ -121,14 +121,15 @@ def build_scheduler(settings: dict, optimizer, steps_per_epoch: int):
 
 
 def find_checkpoint(path) -> Path:
-    """A checkpoint path from a run folder (its best ``model.npz``) or a ``.npz`` file."""
+    """A checkpoint path from a run folder (its trained ``model.npz``; for a run that did
+    not finish, its ``best.npz`` or ``last.npz``) or a ``.npz`` file."""
     path = Path(path)
     if path.is_dir():
-        for name in ("model.npz", "last.npz"):
+        for name in ("model.npz", "best.npz", "last.npz"):
             if (path / name).exists():
                 return path / name
-        raise FileNotFoundError(f"no model.npz or last.npz in {path}: is it a numnet run "
-                                "folder?")
+        raise FileNotFoundError(f"no model.npz, best.npz or last.npz in {path}: is it a "
+                                "numnet run folder?")
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
     return path

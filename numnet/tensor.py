@@ -182,7 +182,11 @@ class Tensor:
                     "it first, e.g. with .sum()")
             gradient = numpy.ones_like(self.data)
         else:
-            gradient = _to_array(gradient).astype(self.data.dtype, copy=False)
+            # no copy: backward never writes into gy, and a leaf copies its first gradient
+            if isinstance(gradient, Tensor):
+                gradient = gradient.data
+            if type(gradient) is not numpy.ndarray or gradient.dtype != self.data.dtype:
+                gradient = _to_array(gradient).astype(self.data.dtype, copy=False)
             if gradient.shape != self.data.shape:
                 raise RuntimeError(f"gradient has shape {gradient.shape}, but the tensor has "
                                    f"shape {self.data.shape}")

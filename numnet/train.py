@@ -4,7 +4,9 @@
 the chosen optimizer) with a tqdm progress bar per epoch (loss, accuracy, images/s),
 evaluates on the validation data after every epoch, and, when given a run folder, keeps
 there after every epoch: ``history.json`` / ``history.csv``, ``last.npz`` (a resumable
-checkpoint) and ``model.npz`` (the best model so far by the monitored metric).
+checkpoint) and ``best.npz`` (the best model so far by the monitored metric); at the end
+``model.npz``: the trained model (the final weights, or the best ones when early stopping
+ended the run).
 
 Determinism: with the same seed, the same data and the same settings, two runs produce
 bit-identical losses and weights; resuming from any epoch's checkpoint gives the same final
@@ -121,6 +123,7 @@ class Trainer:
         self.epochs_without_improvement = 0
         self.stop_reason = None
         self._step_in_epoch = 0
+        self._best_weights = None
 
     # ------------------------------------------------------------------ one step
     def train_step(self, inputs: Tensor, labels: Tensor):
@@ -180,8 +183,10 @@ class Trainer:
         """Train until ``epochs`` epochs are done in total (resumed runs count theirs).
 
         Returns the history: one dict per epoch with the keys of ``HISTORY_FIELDS``.
-        Ctrl-C stops cleanly: the resumable checkpoint of the last completed epoch is
-        kept in ``run_dir/last.npz`` and the run can go on with ``resume()``.
+        When early stopping ends the run, the model gets the best weights back (like
+        Keras' ``restore_best_weights``). Ctrl-C stops cleanly: the resumable checkpoint of
+        the last completed epoch is kept in ``run_dir/last.npz`` and the run can go on with
+        ``resume()``.
         """
         self.train_loader = train_loader
         if self.monitor is None:
@@ -207,7 +212,19 @@ class Trainer:
             where = (f"; resume from {self.run_dir / 'last.npz'} (after epoch {self.epoch})"
                      if self.run_dir is not None else "")
             print(f"\nInterrupted during epoch {self.epoch + 1}{where}.", file=sys.stderr)
+            return self.history
+        if self.stop_reason is not None and self.stop_reason.startswith("early stopping"):
+            self._restore_best()
+        if self.run_dir is not None:
+            self.save_checkpoint(self.run_dir / "model.npz")
         return self.history
+
+    def _restore_best(self) -> None:
+        best = self._best_weights
+        if best is None and self.run_dir is not None and (self.run_dir / "best.npz").exists():
+            best = checkpoint.load(self.run_dir / "best.npz")["model"]
+        if best is not None:
+            self.model.load_state_dict(best)
 
     def _run_epoch(self, train_loader, val_loader, epochs: int) -> dict:
         self.model.train()
@@ -266,8 +283,9 @@ class Trainer:
         if better:
             self.best, self.best_epoch = value, record["epoch"]
             self.epochs_without_improvement = 0
+            self._best_weights = self.model.state_dict()
             if self.run_dir is not None:
-                self.save_checkpoint(self.run_dir / "model.npz")
+                self.save_checkpoint(self.run_dir / "best.npz")
         else:
             self.epochs_without_improvement += 1
             if self.patience is not None and self.epochs_without_improvement >= self.patience:

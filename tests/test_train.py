@@ -62,7 +62,8 @@ def test_fit_learns_and_records_history(tmp_path):
     assert saved["history"] == json.loads(json.dumps(history))
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,lr,train_loss") and len(lines) == 5
-    assert (tmp_path / "model.npz").exists() and (tmp_path / "last.npz").exists()
+    for name in ("model.npz", "best.npz", "last.npz"):
+        assert (tmp_path / name).exists(), name
     result = trainer.evaluate(val)
     assert sum(map(sum, result["confusion"])) == 240
 
@@ -150,12 +151,29 @@ def test_nan_loss_stops_with_step_and_layer():
         trainer.fit(loader, val, epochs=1)
 
 
-def test_early_stopping(tmp_path):
-    trainer, loader, val = _trainer(tmp_path, monitor="val_loss", patience=1)
-    trainer.optimizer.param_groups[0]["lr"] = 0.0  # nothing improves after epoch 1
+def test_early_stopping_restores_the_best_weights(tmp_path):
+    # monitor the learning rate (StepLR halves it after epoch 2): best at epoch 1, no
+    # improvement in epoch 2, so patience 1 stops there, after epoch 2 changed the weights
+    trainer, loader, val = _trainer(tmp_path, monitor="lr", patience=1)
+    after_epoch_1 = {}
+    original = trainer._update_best
+
+    def spy(record):
+        original(record)
+        if record["epoch"] == 1:
+            after_epoch_1.update(_weights(trainer.model))
+
+    trainer._update_best = spy
     trainer.fit(loader, val, epochs=6)
     assert len(trainer.history) == 2 and trainer.stop_reason.startswith("early stopping")
     assert trainer.best_epoch == 1
+    best = numnet.load(tmp_path / "best.npz")["model"]
+    final = numnet.load(tmp_path / "model.npz")["model"]
+    for key, value in trainer.model.state_dict().items():
+        assert numpy.array_equal(value, after_epoch_1[key]), key
+        assert numpy.array_equal(best[key], value) and numpy.array_equal(final[key], value)
+    last = numnet.load(tmp_path / "last.npz")["model"]
+    assert any(not numpy.array_equal(last[k], v) for k, v in after_epoch_1.items())
 
 
 def _numnet(*args, cwd=None, timeout=600):
@@ -169,8 +187,8 @@ def test_numnet_train_default_reaches_97_percent_on_digits(tmp_path):
     run_dir = tmp_path / "run"
     result = _numnet("train", "--out", str(run_dir), "--no-progress")
     assert result.returncode == 0, result.stderr
-    for name in ("model.npz", "last.npz", "history.json", "history.csv", "curves.png",
-                 "confusion.png", "filters.png"):
+    for name in ("model.npz", "best.npz", "last.npz", "history.json", "history.csv",
+                 "curves.png", "confusion.png", "filters.png"):
         assert (run_dir / name).stat().st_size > 0, name
     record = json.loads((run_dir / "history.json").read_text())
     assert record["test"]["accuracy"] >= 0.97
@@ -235,7 +253,8 @@ def test_cli_predict_summary_datasets_and_errors(tmp_path):
 def test_fashion_mnist_lenet5_one_epoch_beats_80_percent(tmp_path):
     result = _numnet("train", "--model", "lenet5", "--dataset", "fashion-mnist", "--epochs",
                      "1", "--limit-test", "5000", "--batch-size", "64", "--lr", "0.05",
-                     "--scheduler", "none", "--no-progress", "--out", str(tmp_path / "run"))
+                     "--scheduler", "none", "--no-augment", "--no-progress",
+                     "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "run" / "history.json").read_text())
     assert record["test"]["accuracy"] > 0.80

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -24,8 +25,9 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train a model (default: LeNet-5 on the embedded digits)",
         description="Train a preset model with a progress bar; the run folder gets "
-                    "model.npz (best), last.npz (resumable), history.json/.csv, curves.png, "
-                    "confusion.png and, for CNNs, filters.png.")
+                    "model.npz (the trained model), best.npz (best by --monitor), last.npz "
+                    "(resumable), history.json/.csv, curves.png, confusion.png and, for "
+                    "CNNs, filters.png.")
     p.add_argument("--model", choices=sorted(models.MODELS), help=f"(default {defaults['model']})")
     p.add_argument("--dataset", help="digits, mnist, fashion-mnist or cifar10 "
                                      f"(default {defaults['dataset']})")
@@ -47,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--clip-grad", type=float, help="clip the gradient norm to this value")
     p.add_argument("--monitor", choices=("val_loss", "val_accuracy", "train_loss",
                                           "train_accuracy"),
-                   help="metric that picks the best model (model.npz) and drives early "
+                   help="metric that picks the best model (best.npz) and drives early "
                         f"stopping (default {defaults['monitor']})")
     p.add_argument("--patience", type=int, help="early stopping after this many epochs "
                                                 "without improvement of --monitor")
@@ -56,8 +58,9 @@ def register(subparsers) -> None:
                         f"(default {defaults['val_fraction']})")
     p.add_argument("--limit-train", type=int, help="train on a random subset of this size")
     p.add_argument("--limit-test", type=int, help="test on a random subset of this size")
-    p.add_argument("--augment", action="store_true", default=None,
-                   help="random crops (and flips for CIFAR-10)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="random shifts (and flips for CIFAR-10) of the training images "
+                        "(default on)")
     p.add_argument("--hidden", type=int, nargs="+", help="hidden sizes of --model mlp "
                                                          "(default 128 64)")
     p.add_argument("--out", help="run folder (default runs/MODEL-DATASET-TIME)")
@@ -128,13 +131,11 @@ def run(args) -> int:
         trainer.fit(train_loader, val_loader, epochs=settings["epochs"])
     except TrainingDiverged as error:
         raise CommandError(str(error)) from None
-    if not trainer.history:
-        raise CommandError("no epoch completed")
-    best_model, _ = runs.load_model(run_dir / "model.npz")
-    trainer.model = best_model
+    if trainer.stop_reason == "interrupted":
+        return 130
     test = trainer.evaluate(test_loader)
     _finish(run_dir, trainer, test, info, settings, time.perf_counter() - started)
-    return 130 if trainer.stop_reason == "interrupted" else 0
+    return 0
 
 
 def _finish(run_dir: Path, trainer, test: dict, info, settings: dict, seconds: float) -> None:
@@ -144,7 +145,8 @@ def _finish(run_dir: Path, trainer, test: dict, info, settings: dict, seconds: f
     record = json.loads(history_path.read_text())
     record["test"] = {"loss": test["loss"], "accuracy": test["accuracy"],
                       "per_class_accuracy": test["per_class_accuracy"],
-                      "confusion": test["confusion"], "best_epoch": trainer.best_epoch}
+                      "confusion": test["confusion"], "epochs": len(trainer.history),
+                      "stop_reason": trainer.stop_reason}
     record["wall_seconds"] = seconds
     atomic_write_text(history_path, json.dumps(record, indent=2) + "\n")
     plots.plot_curves(trainer.history, run_dir / "curves.png")
@@ -153,5 +155,5 @@ def _finish(run_dir: Path, trainer, test: dict, info, settings: dict, seconds: f
         first_conv = next(m for m in trainer.model.modules() if type(m).__name__ == "Conv2d")
         plots.plot_filters(first_conv.weight.data, run_dir / "filters.png")
     print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
-          f"(best epoch {trainer.best_epoch}, {seconds:.1f} s)")
+          f"({len(trainer.history)} epochs, {seconds:.1f} s)")
     print(f"run folder: {run_dir}")

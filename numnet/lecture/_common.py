@@ -7,9 +7,6 @@ and the computations stay fast and work without a display.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -191,10 +188,8 @@ def group_header(text: str, groups) -> str:
 
 def pyplot():
     """``matplotlib.pyplot`` with the Agg backend (imported on first use)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+    from numnet.viz import plots
+    return plots.pyplot()
 
 
 def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
@@ -210,20 +205,10 @@ def save_figure(figure, out, name: str, run: LectureRun) -> Path:
     The size is the figure's own (no tight bounding box), so the PNG is exactly
     ``DPI * figsize`` pixels, which ``run.figures`` records for the tests.
     """
-    plt = pyplot()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / name
+    from numnet.viz.plots import save_figure as save_png
+
     width, height = figure.get_size_inches()
-    fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".png")
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=DPI, format="png")
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        plt.close(figure)
+    path = save_png(figure, Path(out) / name, tight=False, dpi=DPI)
     run.figures[str(path)] = (int(round(width * DPI)), int(round(height * DPI)))
     run.files.append(str(path))
     return path

@@ -88,7 +88,7 @@ class SGD(Optimizer):
                         state["momentum_buffer"] = buf
                     else:
                         buf *= momentum
-                        buf += (1 - dampening) * d_p
+                        buf += d_p if dampening == 0 else (1 - dampening) * d_p
                     d_p = d_p + momentum * buf if group["nesterov"] else buf
                 param -= lr * d_p
         return loss

@@ -340,7 +340,9 @@ def graph(output, params=None, show_values: bool = True, collapse=None) -> str:
                 label = _tensor_label(g.tensors[key], names, show_values=False)
                 group_params[hidden[key]].append(label.replace("\n", " "))
 
-    lines = ["digraph numnet {", "  graph [rankdir=LR];",
+    # a model's layer chain reads top to bottom; small op graphs left to right, as on slides
+    direction = "TB" if collapse is not None else "LR"
+    lines = ["digraph numnet {", f"  graph [rankdir={direction}];",
              '  node [fontname="Helvetica", fontsize=10];']
     ids = {}
     for key in order:

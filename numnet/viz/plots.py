@@ -4,14 +4,13 @@ confusion matrix, and the first convolution layer's filters."""
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy
 
 
-def _pyplot():
+def pyplot():
+    """``matplotlib.pyplot`` with the non-interactive Agg backend, imported on first use."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,25 +19,26 @@ def _pyplot():
     return plt
 
 
-def save_figure(fig, path) -> Path:
-    """Save ``fig`` as PNG atomically (temporary file in the same folder, then rename)."""
+def save_figure(fig, path, tight: bool = True, dpi: int = 100) -> Path:
+    """Save ``fig`` as PNG atomically (``numnet.io.atomic_write``) and close it.
+
+    ``tight=False`` keeps the figure's own size: exactly ``dpi * figsize`` pixels.
+    """
+    from numnet.io import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(handle)
     try:
-        fig.savefig(temporary, dpi=100, bbox_inches="tight")
-        os.replace(temporary, path)
+        atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi,
+                                                 bbox_inches="tight" if tight else None))
     finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
 def plot_curves(history: list[dict], path) -> Path:
     """Loss and accuracy per epoch, training and validation, side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     epochs = [row["epoch"] for row in history]
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label, ax in (("train_loss", "train", ax_loss), ("val_loss", "validation", ax_loss),
@@ -58,7 +58,7 @@ def plot_curves(history: list[dict], path) -> Path:
 
 def plot_confusion(confusion, path, class_names=None) -> Path:
     """The confusion matrix as a heat map, counts written in the cells."""
-    plt = _pyplot()
+    plt = pyplot()
     confusion = numpy.asarray(confusion)
     n = confusion.shape[0]
     names = list(class_names) if class_names else [str(i) for i in range(n)]
@@ -78,7 +78,7 @@ def plot_confusion(confusion, path, class_names=None) -> Path:
 
 def plot_filters(weight, path, title="first convolution layer's filters") -> Path:
     """Each filter (K, C, F, F) as an F x F image (channels averaged, or RGB when C == 3)."""
-    plt = _pyplot()
+    plt = pyplot()
     weight = numpy.asarray(weight, dtype=numpy.float64)
     count = weight.shape[0]
     columns = min(count, 8)

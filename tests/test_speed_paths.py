@@ -1,0 +1,208 @@
+"""The fast paths: batch chunks and threads in conv2d, the thread pool, pooling without
+zero-fill, LeakyReLU without ``where``, the op profiler, gradients that are not copied.
+
+Each is checked against PyTorch (float64) and, where threads are involved, for results
+that are bit-identical with one thread and with several.
+"""
+
+import numpy
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import numnet
+import numnet.nn.functional as F
+from numnet import backend
+from numnet.autograd import profile
+from numnet.ops import conv
+
+
+@pytest.fixture
+def threads():
+    """Restore numnet's thread count after the test."""
+    previous = numnet.get_num_threads()
+    yield
+    numnet.set_num_threads(previous)
+
+
+def _conv_grads(x, w, b, gy, stride, padding):
+    xt = numnet.tensor(x, requires_grad=True)
+    wt = numnet.tensor(w, requires_grad=True)
+    bt = numnet.tensor(b, requires_grad=True)
+    y = F.conv2d(xt, wt, bt, stride=stride, padding=padding)
+    y.backward(numnet.tensor(gy))
+    return y.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+CASES = [  # x shape, w shape, stride, padding, input-gradient method
+    ((7, 3, 9, 9), (4, 3, 3, 3), 1, 1, "col2im"),
+    ((7, 3, 9, 9), (4, 3, 3, 3), 1, 1, "full"),
+    ((5, 2, 11, 10), (6, 2, 5, 5), 1, 2, "auto"),
+    ((6, 3, 10, 9), (4, 3, 3, 2), 2, (1, 0), "auto"),
+    ((5, 1, 12, 12), (6, 1, 5, 5), 1, 0, "auto"),  # tiny weights: per-sample GEMMs
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("chunk", [1, 2 ** 30])
+def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch):
+    """Chunks of one sample each (or one chunk for all), 2 threads, float64, vs torch."""
+    x_shape, w_shape, stride, padding, method = case
+    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv, "_INPUT_GRAD", method)
+    numnet.set_num_threads(2)
+    rng = numpy.random.default_rng(0)
+    x = rng.standard_normal(x_shape)
+    w = rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[:1])
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = TF.conv2d(xt, wt, bt, stride=stride, padding=padding)
+    gy = rng.standard_normal(tuple(yt.shape))
+    yt.backward(torch.tensor(gy))
+    got = _conv_grads(x, w, b, gy, stride, padding)
+    expected = (yt.detach(), xt.grad, wt.grad, bt.grad)
+    for name, g, e in zip(("y", "gx", "gW", "gb"), got, expected):
+        numpy.testing.assert_allclose(g, e.numpy(), rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("case", CASES[:3])
+def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
+    """The chunking depends on shapes only, so 1 and 2 threads give identical float32."""
+    x_shape, w_shape, stride, padding, _ = case
+    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 300)
+    rng = numpy.random.default_rng(1)
+    arrays = [rng.standard_normal(s, dtype=numpy.float32) for s in (x_shape, w_shape)]
+    b = rng.standard_normal(w_shape[:1], dtype=numpy.float32)
+    numnet.set_num_threads(1)
+    y = F.conv2d(numnet.tensor(arrays[0]), numnet.tensor(arrays[1]), numnet.tensor(b),
+                 stride=stride, padding=padding)
+    gy = rng.standard_normal(y.shape, dtype=numpy.float32)
+    results = {}
+    for n in (1, 2, 3):
+        numnet.set_num_threads(n)
+        results[n] = _conv_grads(arrays[0], arrays[1], b, gy, stride, padding)
+        assert all(r.dtype == numpy.float32 for r in results[n])
+    for n in (2, 3):
+        for one, many in zip(results[1], results[n]):
+            numpy.testing.assert_array_equal(one, many)
+
+
+def test_chunks_cover_the_batch_in_order():
+    function = conv.Conv2d(1, 1)
+    x = numpy.zeros((37, 3, 9, 9), numpy.float32)
+    w = numpy.zeros((4, 3, 3, 3), numpy.float32)
+    function.needs_input_grad = (False, False)
+    function.forward(x, w)
+    chunks = function._chunks()
+    assert chunks[0][0] == 0 and chunks[-1][1] == 37
+    assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
+
+
+def test_parallel_map_keeps_order_and_nests(threads):
+    numnet.set_num_threads(3)
+    seen = []
+
+    def inner(i):
+        seen.append(i)
+        return i * i
+
+    def outer(i):
+        return backend.parallel_map(inner, [(i,), (i + 100,)])  # runs sequentially inside
+
+    assert backend.parallel_map(lambda i: i * 2, [(i,) for i in range(10)]) == \
+        [i * 2 for i in range(10)]
+    assert backend.parallel_map(outer, [(i,) for i in range(5)]) == \
+        [[i * i, (i + 100) ** 2] for i in range(5)]
+    assert sorted(seen) == sorted(list(range(5)) + [i + 100 for i in range(5)])
+
+
+def test_parallel_map_raises_and_restores_blas_threads(threads):
+    numnet.set_num_threads(2)
+    blas = backend._find_blas_threads()
+    before = blas[0]() if blas else None
+
+    def fail(i):
+        if i == 3:
+            raise ValueError("chunk 3")
+        return i
+
+    with pytest.raises(ValueError, match="chunk 3"):
+        backend.parallel_map(fail, [(i,) for i in range(4)])
+    if blas:
+        assert blas[0]() == before
+
+
+def test_set_num_threads_one_is_sequential(threads):
+    import threading
+    numnet.set_num_threads(1)
+    names = backend.parallel_map(lambda i: threading.current_thread().name,
+                                 [(i,) for i in range(4)])
+    assert set(names) == {threading.current_thread().name}
+    with pytest.raises(ValueError):
+        numnet.set_num_threads(0)
+
+
+@pytest.mark.parametrize("shape,kernel,stride", [((3, 4, 8, 8), 2, None),
+                                                 ((3, 4, 7, 9), 2, None),
+                                                 ((2, 3, 9, 9), 3, 2)])
+def test_max_pool_backward_without_zero_fill(shape, kernel, stride):
+    """Exact tiling skips the zero fill; partial tiling and overlap must still zero."""
+    rng = numpy.random.default_rng(2)
+    x = numpy.maximum(rng.standard_normal(shape), 0)  # ReLU-like: many ties at 0
+    xn = numnet.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yn = F.max_pool2d(xn, kernel, stride)
+    yt = TF.max_pool2d(xt, kernel, stride)
+    gy = rng.standard_normal(yn.shape)
+    yn.backward(numnet.tensor(gy))
+    yt.backward(torch.tensor(gy))
+    numpy.testing.assert_array_equal(yn.detach().numpy(), yt.detach().numpy())
+    # overlapping windows add in another order than torch: equal up to rounding
+    numpy.testing.assert_allclose(xn.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 1.5, -0.5])
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_leaky_relu_bit_equal_to_torch(slope, dtype):
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((4, 5, 6)).astype(dtype)
+    x[0, 0, :3] = 0.0
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    xn = numnet.tensor(x, requires_grad=True)
+    xt = torch.tensor(x, requires_grad=True)
+    yn = F.leaky_relu(xn, slope)
+    yt = TF.leaky_relu(xt, slope)
+    yn.backward(numnet.tensor(gy))
+    yt.backward(torch.tensor(gy))
+    assert yn.dtype == dtype and xn.grad.dtype == dtype
+    numpy.testing.assert_array_equal(yn.detach().numpy(), yt.detach().numpy())
+    numpy.testing.assert_array_equal(xn.grad.numpy(), xt.grad.numpy())
+
+
+def test_profile_times_forward_and_backward_by_op():
+    x = numnet.ones(2, 3, requires_grad=True)
+    with profile() as prof:
+        (F.relu(x) * 2.0).sum().backward()
+    rows = {name: (fwd, bwd, calls) for name, fwd, bwd, calls in prof.table()}
+    assert set(rows) == {"ReLU", "Mul", "Sum"}
+    assert all(fwd > 0 and bwd > 0 and calls == 1 for fwd, bwd, calls in rows.values())
+    from numnet import autograd
+    assert autograd._profiler is None
+    (x * 2.0).sum().backward()  # not recorded once the block is over
+    assert prof.totals[("Mul", "forward")][1] == 1
+
+
+def test_backward_gradient_is_not_aliased():
+    """Tensor.backward no longer copies ``gradient``; the leaf still gets its own array."""
+    x = numnet.ones(2, 3, requires_grad=True)
+    g = numpy.full((2, 3), 2.0, numpy.float32)
+    x.reshape(3, 2).backward(g.reshape(3, 2))
+    g[...] = 7.0
+    numpy.testing.assert_array_equal(x.grad.numpy(), numpy.full((2, 3), 2.0))
+    y = x * 1.0
+    gy = numpy.ones((2, 3), numpy.float32)
+    y.backward(gy)
+    y2 = x * 1.0
+    y2.backward(gy)
+    numpy.testing.assert_array_equal(gy, numpy.ones((2, 3)))
+    numpy.testing.assert_array_equal(x.grad.numpy(), numpy.full((2, 3), 4.0))
