@@ -73,22 +73,23 @@ def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) ->
     return _new(numpy.full(t.shape, fill_value, dtype or t.dtype), requires_grad)
 
 
+def _draw(method: str, size, dtype, requires_grad, generator) -> Tensor:
+    """Draw with ``numpy.random.Generator.<method>`` in float32/float64 directly."""
+    dtype = _dtype(dtype)
+    draw = getattr(nn_random.numpy_generator(generator), method)
+    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.float64
+    array = draw(_size(size), dtype=draw_dtype).astype(dtype, copy=False)
+    return _new(array, requires_grad)
+
+
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Samples of the standard normal N(0, 1) from numnet's generator."""
-    dtype = _dtype(dtype)
-    rng = nn_random.numpy_generator(generator)
-    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.float64
-    array = rng.standard_normal(_size(size), dtype=draw_dtype).astype(dtype, copy=False)
-    return _new(array, requires_grad)
+    return _draw("standard_normal", size, dtype, requires_grad, generator)
 
 
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Samples of the uniform distribution on [0, 1) from numnet's generator."""
-    dtype = _dtype(dtype)
-    rng = nn_random.numpy_generator(generator)
-    draw_dtype = dtype if dtype in (numpy.float32, numpy.float64) else numpy.float64
-    array = rng.random(_size(size), dtype=draw_dtype).astype(dtype, copy=False)
-    return _new(array, requires_grad)
+    return _draw("random", size, dtype, requires_grad, generator)
 
 
 def randint(low, high=None, size=(), dtype=numpy.int64, generator=None) -> Tensor:

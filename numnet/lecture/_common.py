@@ -36,6 +36,15 @@ class LectureRun:
     files: list = field(default_factory=list)
 
 
+def finish(result, format_table, write_figures, out) -> LectureRun:
+    """``run``'s last step for every experiment: ``result`` with its printed report and,
+    when ``out`` is given, its figures written there."""
+    lecture_run = LectureRun(result, format_table(result))
+    if out is not None:
+        write_figures(result, Path(out), lecture_run)
+    return lecture_run
+
+
 def f64(values, requires_grad: bool = False) -> numnet.Tensor:
     """A float64 tensor: the lecture's hand computations are checked at 1e-6 and beyond."""
     return numnet.tensor(numpy.asarray(values, dtype=numpy.float64), dtype="float64",

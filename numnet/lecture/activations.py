@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -176,7 +175,4 @@ def run(out=None, quick: bool = False) -> LectureRun:
         result = compute(n_samples=100_000, cost_size=200_000, repeats=2)
     else:
         result = compute()
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -218,7 +217,4 @@ def run(out=None, quick: bool = False, dataset=None, data_dir=None, epochs=None,
                      epochs=epochs or (3 if quick else 12), lr=lr or 0.05,
                      activation=activation or "relu",
                      train_size=2000 if quick else None, seed=seed or 0, progress=progress)
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from pathlib import Path
 
 import numpy
 
@@ -214,7 +213,4 @@ def run(out=None, quick: bool = False) -> LectureRun:
     """Compute, format and (when ``out`` is given) draw the convolution arithmetic."""
     del quick  # already instant
     result = compute()
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -31,7 +31,6 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -322,7 +321,4 @@ def run(out=None, quick: bool = False, dataset=None, data_dir=None, epochs=None,
     else:
         result = compute(dataset=dataset, data_dir=data_dir, epochs=epochs, seed=seed or 0,
                          progress=progress, log=log)
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

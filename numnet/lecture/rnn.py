@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -248,7 +247,4 @@ def run(out=None, quick: bool = False, epochs=None, seed=None) -> LectureRun:
                          seed=seed or 0)
     else:
         result = compute(epochs=epochs or 60, seed=seed or 0)
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -198,7 +197,4 @@ def run(out=None, quick: bool = False) -> LectureRun:
     """Compute, format and (when ``out`` is given) draw the softmax experiment."""
     del quick  # already instant
     result = compute()
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

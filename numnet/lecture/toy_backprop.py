@@ -24,7 +24,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -233,7 +232,4 @@ def write_figures(r: ToyBackpropResult, out, run: LectureRun) -> None:
 def run(out=None, quick: bool = False) -> LectureRun:
     """Compute, format and (when ``out`` is given) draw the toy backpropagation."""
     result = compute(steps=6 if quick else 8)
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import textwrap
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy
 
@@ -280,7 +279,4 @@ def run(out=None, quick: bool = False, init=None, activation=None, layers=None, 
     result = compute(init=init, activation=activation,
                      inputs=inputs or (300 if quick else 1000), units=units or 100,
                      layers=layers or 5, seed=0 if seed is None else seed)
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)

@@ -36,7 +36,6 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy
 
@@ -505,7 +504,4 @@ def run(out=None, quick: bool = False) -> LectureRun:
     """Compute, format and (when ``out`` is given) draw the worked example."""
     del quick  # already instant
     result = compute()
-    lecture_run = LectureRun(result, format_table(result))
-    if out is not None:
-        write_figures(result, Path(out), lecture_run)
-    return lecture_run
+    return _common.finish(result, format_table, write_figures, out)
