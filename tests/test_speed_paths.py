@@ -50,6 +50,7 @@ def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch
     x_shape, w_shape, stride, padding, method = case
     monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", chunk)
     monkeypatch.setattr(conv, "_INPUT_GRAD", method)
+    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)  # thread even these tiny layers
     numnet.set_num_threads(2)
     rng = numpy.random.default_rng(0)
     x = rng.standard_normal(x_shape)
@@ -70,6 +71,7 @@ def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
     """The chunking depends on shapes only, so 1 and 2 threads give identical float32."""
     x_shape, w_shape, stride, padding, _ = case
     monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)
     rng = numpy.random.default_rng(1)
     arrays = [rng.standard_normal(s, dtype=numpy.float32) for s in (x_shape, w_shape)]
     b = rng.standard_normal(w_shape[:1], dtype=numpy.float32)
@@ -85,6 +87,20 @@ def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
     for n in (2, 3):
         for one, many in zip(results[1], results[n]):
             numpy.testing.assert_array_equal(one, many)
+
+
+@pytest.mark.parametrize("threshold,threaded", [(0, True), (10 ** 12, False)])
+def test_small_convolutions_stay_in_the_calling_thread(threshold, threaded, threads,
+                                                        monkeypatch):
+    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", threshold)
+    numnet.set_num_threads(2)
+    seen = []
+    real = conv.parallel_map
+    monkeypatch.setattr(conv, "parallel_map", lambda fn, items: seen.append(1) or real(fn, items))
+    x = numnet.randn(4, 2, 6, 6, requires_grad=True)
+    F.conv2d(x, numnet.randn(3, 2, 3, 3), padding=1).sum().backward()
+    assert bool(seen) == threaded
 
 
 def test_chunks_cover_the_batch_in_order():

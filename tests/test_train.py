@@ -133,6 +133,8 @@ def test_ctrl_c_keeps_a_resumable_checkpoint(tmp_path, capsys):
         assert numpy.array_equal(_weights(resumed.model)[key], value)
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
 def test_nan_loss_stops_with_step_and_layer():
     trainer, loader, val = _trainer(dropout=0.0)
     trainer.model[0].weight.data[0, 0] = numpy.inf

@@ -209,12 +209,21 @@ class Conv2d(Function):
             numpy.copyto(out[start:stop], y_mat.reshape(stop - start, k, oh, owc)[..., :ow])
             _workspace.give(y_mat)
 
-        parallel_map(run, self._chunks())
+        self._map_chunks(run)
         # Like PyTorch, backward keeps the input (not its columns: they are rebuilt per
         # chunk, which is cheaper than storing them and far smaller).
         self.x = x if self.needs_input_grad[1] else None
         self.weight = weight if self.needs_input_grad[0] else None
         return out[0] if self.unbatched else out
+
+    def _map_chunks(self, run) -> list:
+        """``run(start, stop)`` for every chunk: over the worker threads for a large
+        convolution, in this thread for a small one (same chunks, same results)."""
+        x_shape, w_shape, (oh, ow), _, _ = self.geometry
+        macs = x_shape[0] * oh * ow * w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3]
+        if macs < _PARALLEL_MIN_MACS:
+            return [run(start, stop) for start, stop in self._chunks()]
+        return parallel_map(run, self._chunks())
 
     def _chunks(self):
         """Batch chunks ``(start, stop)`` whose columns fit in cache, for ``parallel_map``.
@@ -281,7 +290,7 @@ class Conv2d(Function):
 
         # the partial sums of each chunk are added in chunk order: the same result for
         # any number of threads
-        parts = parallel_map(run, self._chunks())
+        parts = self._map_chunks(run)
         if needs[1]:
             gW = _sum_in_order([p[0] for p in parts]).reshape(w_shape)
         if needs_bias:
@@ -408,6 +417,11 @@ _SMALL_GEMM = 10 ** 6
 # Column-matrix entries per batch chunk (see ``Conv2d._chunks``): small enough to stay in
 # cache between the im2col copy and the GEMM, large enough to keep the GEMM efficient.
 _CHUNK_ELEMENTS = 2 ** 20
+
+# NOTE: below this many multiply-adds (a LeNet-5 layer at batch 64 has 7-15 million) the
+# thread hand-off costs more than the second core gives: LeNet-5's step measured 14.1 ms
+# with 2 threads against 12.0 ms with 1; the CIFAR CNN's layers (0.15-1.2 billion) gain.
+_PARALLEL_MIN_MACS = 10 ** 8
 
 
 def _gemm(a, cols, n: int, pixels: int):
