@@ -19,8 +19,15 @@ class CommandError(Exception):
     """An error the user can act on: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (the usage is one ``--help`` away)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="numnet",
         description="numnet: deep learning from first principles, in NumPy.")
     parser.add_argument("--version", action="version", version=f"numnet {numnet.__version__}")

@@ -243,7 +243,10 @@ def test_cli_predict_summary_datasets_and_errors(tmp_path):
                           (["train", "--epochs", "0"], "must be positive"),
                           (["evaluate", str(tmp_path / "nothing")], "does not exist"),
                           (["predict", str(run_dir), str(tmp_path / "missing.png")],
-                           "no such file")):
+                           "no such file"),
+                          (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+                          (["train", "--epochs", "x"], "invalid int value"),
+                          (["bogus"], "invalid choice: 'bogus'")):
         result = _numnet(*args)
         assert result.returncode == 2, args
         assert message in result.stderr and "Traceback" not in result.stderr
