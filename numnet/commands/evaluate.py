@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from numnet import data, runs
-from numnet.cli import CommandError
+from numnet.cli import CommandError, user_errors
 from numnet.train import Trainer
 
 
@@ -23,18 +23,14 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
+    with user_errors(OSError, ValueError):
         model, state = runs.load_model(args.checkpoint)
-    except (OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
     settings = state["config"]["settings"]
     name = args.dataset or settings["dataset"]
     data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
-    try:
+    with user_errors(ValueError, KeyError):  # DatasetError is a ValueError too
         info = data.get_info(name)
         dataset = data.load_dataset(name, data_dir, split=args.split)
-    except (data.DatasetError, ValueError, KeyError) as error:
-        raise CommandError(str(error)) from None
     expected = tuple(state["config"]["dataset"]["input_shape"])
     if tuple(info.input_shape) != expected:
         raise CommandError(f"the model takes inputs of shape {expected}, but {name} has "

@@ -16,7 +16,7 @@ import numpy
 
 import numnet
 from numnet import models, viz
-from numnet.cli import CommandError
+from numnet.cli import CommandError, user_errors
 from numnet.nn import functional as F
 
 
@@ -51,10 +51,8 @@ def _build(args):
         config["sizes"] = args.sizes
     elif args.input_size is not None:
         config["input_size"] = args.input_size
-    try:
+    with user_errors(TypeError, ValueError):
         model = models.build_model(config)
-    except (TypeError, ValueError) as error:
-        raise CommandError(str(error)) from None
     config = model.config
     if args.model == "mlp":
         return model, (config["sizes"][0],), config["sizes"][-1]
@@ -88,11 +86,9 @@ def run(args) -> int:
             handle.remove()
     loss.backward()
     out = args.out or f"{args.model}-graph.png"
-    try:
+    with user_errors(ValueError, RuntimeError, OSError):
         written = viz.save_graph(loss, out, params=model, show_values=not args.no_values,
                                  collapse=None if args.expand else layers)
-    except (ValueError, RuntimeError, OSError) as error:
-        raise CommandError(str(error)) from None
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from numnet.cli import CommandError
+from numnet.cli import CommandError, user_errors
 
 OPTIONS = (
     ("--init", "init", str, "weight-init: initialization scheme (e.g. normal, normal_0.01, "
@@ -61,7 +61,6 @@ def _takers(experiments, dest: str) -> list:
 
 def run(args) -> int:
     from numnet import lecture
-    from numnet.data import DatasetError
     experiments = lecture.EXPERIMENTS
     if args.name == "list":
         return _list(experiments)
@@ -82,10 +81,8 @@ def run(args) -> int:
         options[dest] = value
     if "progress" in accepted:
         options["progress"] = bool(args.progress or sys.stderr.isatty())
-    try:
+    with user_errors(ValueError):  # DatasetError is a ValueError too
         result = fn(out=args.out, quick=args.quick, **options)
-    except (ValueError, DatasetError) as error:
-        raise CommandError(str(error)) from None
     print(result.text)
     if result.files:
         print()

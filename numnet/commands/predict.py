@@ -7,7 +7,7 @@ import numpy
 import numnet
 import numnet.nn.functional as F
 from numnet import runs
-from numnet.cli import CommandError
+from numnet.cli import CommandError, user_errors
 from numnet.data import transforms
 
 
@@ -49,10 +49,8 @@ def load_image(path, input_shape, invert: str = "auto") -> numpy.ndarray:
 def run(args) -> int:
     if args.top < 1:
         raise CommandError("--top must be at least 1")
-    try:
+    with user_errors(OSError, ValueError):
         model, state = runs.load_model(args.checkpoint)
-    except (OSError, ValueError) as error:
-        raise CommandError(str(error)) from None
     info = state["config"]["dataset"]
     shape = tuple(info["input_shape"])
     batch = numpy.stack([load_image(path, shape, args.invert) for path in args.images])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from numnet import data, models, runs
-from numnet.cli import CommandError
+from numnet.cli import user_errors
 
 
 def register(subparsers) -> None:
@@ -19,14 +19,9 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    try:
+    with user_errors(KeyError, ValueError):
         info = data.get_info(args.dataset)
-    except (KeyError, ValueError) as error:
-        raise CommandError(str(error)) from None
-    settings = dict(runs.default_settings(), model=args.model, activation=args.activation)
-    try:
+        settings = dict(runs.default_settings(), model=args.model, activation=args.activation)
         model = models.build_model(runs.model_config(settings, info))
-    except ValueError as error:
-        raise CommandError(str(error)) from None
     model.summary(info.input_shape)
     return 0

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numnet
 from numnet import models, runs
-from numnet.cli import CommandError
-from numnet.data import DatasetError
+from numnet.cli import CommandError, user_errors
 from numnet.io import atomic_write_text
 from numnet.train import Trainer, TrainingDiverged
 
@@ -100,16 +99,12 @@ def run(args) -> int:
         settings = _settings(args, runs.default_settings())
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(args.out or f"runs/{settings['model']}-{settings['dataset']}-{stamp}")
-    try:
+    with user_errors(ValueError):  # DatasetError is a ValueError too
         info, train_loader, val_loader, test_loader = runs.build_data(settings)
         numnet.manual_seed(settings["seed"])
         model = models.build_model(runs.model_config(settings, info))
         optimizer = runs.build_optimizer(settings, model.parameters())
         scheduler, step_unit = runs.build_scheduler(settings, optimizer, len(train_loader))
-    except DatasetError as error:
-        raise CommandError(str(error)) from None
-    except ValueError as error:
-        raise CommandError(str(error)) from None
     config = {"settings": settings, "model": model.config, "dataset": info.to_dict()}
     trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=step_unit,
                       clip_grad_norm=settings["clip_grad"], run_dir=run_dir,
@@ -127,10 +122,8 @@ def run(args) -> int:
           f"{info.name}: {len(train_loader.dataset)} train, "
           f"{0 if val_loader is None else len(val_loader.dataset)} validation, "
           f"{len(test_loader.dataset)} test images -> {run_dir}", file=sys.stderr)
-    try:
+    with user_errors(TrainingDiverged):
         trainer.fit(train_loader, val_loader, epochs=settings["epochs"])
-    except TrainingDiverged as error:
-        raise CommandError(str(error)) from None
     if trainer.stop_reason == "interrupted":
         return 130
     test = trainer.evaluate(test_loader)
