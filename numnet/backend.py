@@ -18,6 +18,8 @@ globally::
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import math
 import os
 import threading
 
@@ -29,6 +31,40 @@ _FLOAT_DTYPES = (numpy.dtype(numpy.float16), numpy.dtype(numpy.float32),
                  numpy.dtype(numpy.float64))
 _default_dtype = numpy.dtype(numpy.float32)
 _num_threads = max(1, min(2, os.cpu_count() or 1))
+
+
+# glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def _keep_freed_memory() -> bool:
+    """Let glibc's malloc keep freed memory for the next allocation (Linux, glibc only).
+
+    NOTE: a training step allocates and frees the same large arrays (activations, masks,
+    gradients: up to 16 MiB each for the CIFAR CNN at batch 128) every step. By default
+    glibc serves arrays over its (adaptive) mmap threshold with fresh pages and gives the
+    top of its heap back to the system once more than twice that is free; every step then
+    faults in and zeroes its memory again: 3,600 page faults and 12-23 ms of system time per
+    CIFAR CNN step, which was 5-9% of the step. Arrays up to 64 MiB now come from the heap,
+    and up to 512 MiB of free heap stays with the process (the peak is unchanged: this is
+    memory a step already needed). ``NUMNET_KEEP_FREED_MEMORY=0`` in the environment turns
+    this off; ``ctypes.CDLL(None).malloc_trim(0)`` hands the free memory back at any time.
+    """
+    if os.environ.get("NUMNET_KEEP_FREED_MEMORY", "1") == "0":
+        return False
+    import ctypes
+    import platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, 64 * 2 ** 20)
+                and mallopt(_M_TRIM_THRESHOLD, 512 * 2 ** 20))
+
+
+keeps_freed_memory = _keep_freed_memory()
 
 
 def get_array_module(array=None):
@@ -105,19 +141,30 @@ def _find_blas_threads():
 _blas_threads = None
 
 
-def _blas_single():
-    """Set the BLAS to one thread; return the count to restore (None: nothing to do)."""
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Run the BLAS on one thread inside the block (then restore its thread count).
+
+    NOTE: numnet splits large products over its own threads (``parallel_map``); OpenBLAS's
+    own worker threads, once woken by a multi-threaded call, keep spinning for a while after
+    it and steal the cores numnet's threads need (measured: the CIFAR CNN's step 289 ms
+    against 254 ms with 2 threads). So every product numnet computes runs the BLAS on one
+    thread; NumPy code outside numnet keeps the BLAS's own setting.
+    """
     global _blas_threads
     if _blas_threads is None:
         _blas_threads = _find_blas_threads() or False
-    if not _blas_threads:
-        return None
-    get, put = _blas_threads
-    previous = get()
-    if previous == 1:
-        return None
-    put(1)
-    return previous
+    previous = None
+    if _blas_threads:
+        get, put = _blas_threads
+        previous = get()
+        if previous != 1:
+            put(1)
+    try:
+        yield
+    finally:
+        if previous is not None and previous != 1:
+            _blas_threads[1](previous)
 
 
 _pool = None
@@ -144,30 +191,88 @@ def _run_group(fn, group) -> list:
         _in_worker.active = False
 
 
-def parallel_map(fn, items) -> list:
-    """``[fn(*item) for item in items]``, the items split over ``get_num_threads()`` threads.
+def parallel_map(fn, items, threads: int | None = None) -> list:
+    """``[fn(*item) for item in items]``, the items split over ``threads`` threads
+    (default ``get_num_threads()``), with the BLAS on one thread in each.
 
     The items are cut into that many contiguous groups; the calling thread runs the first,
-    pool threads the others (NumPy releases the GIL in BLAS calls and large copies, so the
-    groups overlap). The results come back in item order, so a caller that combines them in
-    that order gets the same numbers for any thread count. Nested calls run sequentially.
+    pool threads the others (NumPy releases the GIL in BLAS calls, ufunc loops and large
+    copies, so the groups overlap). The results come back in item order, so a caller that
+    combines them in that order gets the same numbers for any thread count. Nested calls
+    run sequentially.
     """
     items = list(items)
-    threads = min(_num_threads, len(items))
-    if threads <= 1 or getattr(_in_worker, "active", False):
-        return [fn(*item) for item in items]
-    bounds = [len(items) * i // threads for i in range(threads + 1)]
-    groups = [items[bounds[i]:bounds[i + 1]] for i in range(threads)]
-    pool = _executor(_num_threads - 1)
+    threads = min(_num_threads if threads is None else threads, len(items))
     # NOTE: each group is one core's work; a multi-threaded BLAS inside would fight the
     # other groups for the cores (measured: 5x slower), so the BLAS runs on one thread here.
-    restore = _blas_single()
-    try:
+    with single_threaded_blas():
+        if threads <= 1 or getattr(_in_worker, "active", False):
+            return [fn(*item) for item in items]
+        bounds = [len(items) * i // threads for i in range(threads + 1)]
+        groups = [items[bounds[i]:bounds[i + 1]] for i in range(threads)]
+        pool = _executor(_num_threads - 1)
         futures = [pool.submit(_run_group, fn, group) for group in groups[1:]]
         results = _run_group(fn, groups[0])
         for future in futures:
             results += future.result()
-    finally:
-        if restore is not None:
-            _blas_threads[1](restore)
     return results
+
+
+def ranges(length: int, parts: int) -> list:
+    """``range(length)`` cut into ``parts`` contiguous ``(start, stop)`` pairs of near-equal
+    size (fewer when ``length`` is smaller)."""
+    parts = max(1, min(parts, length))
+    bounds = [length * i // parts for i in range(parts + 1)]
+    return list(zip(bounds, bounds[1:]))
+
+
+# Elements per piece of an elementwise pass (``map_elements``): 1 MiB of float32, so that
+# a piece written by one ufunc is still in the core's cache (L2) when the next reads it.
+_PIECE_ELEMENTS = 2 ** 18
+
+
+def map_batch(fn, length: int, per_item: int = 1) -> None:
+    """``fn(start, stop)`` over pieces of ``range(length)`` holding about ``_PIECE_ELEMENTS``
+    elements each (``per_item`` elements per index), spread over the threads when there are
+    several pieces.
+
+    For passes over large arrays, by samples (``per_item`` = elements per sample) or by flat
+    elements: several ufuncs run on one cache-sized piece before the next piece is read, and
+    the pieces run on every core. The pieces depend only on the sizes, so the results are
+    the same for any thread count.
+    """
+    pieces = min(length, -(-length * per_item // _PIECE_ELEMENTS))
+    if pieces <= 1:
+        fn(0, length)
+        return
+    parallel_map(fn, ranges(length, pieces))
+
+
+# NOTE: below about 4 million multiply-adds (100 us of one core) handing half of a product
+# to a second thread costs about as much as it saves.
+_SPLIT_MACS = 2 ** 22
+
+
+def matmul(a, b):
+    """``numpy.matmul(a, b)`` with numnet's threads: the rows of a large product (the
+    second-to-last axis of ``a``) are cut into 2 or 4 parts, multiplied on the worker
+    threads, each with a one-thread BLAS (see ``single_threaded_blas``).
+
+    The parts depend only on the shapes, so any number of threads gives the same bits.
+    """
+    if a.ndim < 2 or b.ndim < 2:
+        with single_threaded_blas():
+            return numpy.matmul(a, b)
+    m, n = a.shape[-2], b.shape[-1]
+    shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n)
+    parts = min(4, math.prod(shape) * a.shape[-1] // _SPLIT_MACS, m // 8)
+    if parts < 2:
+        with single_threaded_blas():
+            return numpy.matmul(a, b)
+    out = numpy.empty(shape, numpy.result_type(a, b))
+
+    def run(start, stop):
+        numpy.matmul(a[..., start:stop, :], b, out=out[..., start:stop, :])
+
+    parallel_map(run, ranges(m, 2 if parts < 4 else 4))
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.backend import map_batch
 
 
 class Sigmoid(Function):
@@ -46,16 +47,36 @@ class Tanh(Function):
 class ReLU(Function):
     """``y = max(0, x)``;  ``gx = gy`` where x > 0, else 0.
 
-    NOTE: the derivative at exactly 0 is taken as 0, as PyTorch does.
+    NOTE: the derivative at exactly 0 is taken as 0, as PyTorch does. Large arrays go in
+    cache-sized pieces over the threads (``map_batch``): the mask is computed from a
+    piece of ``y`` while it is still in cache.
     """
 
     def forward(self, x):
-        y = numpy.maximum(x, 0)
-        self.mask = y > 0
+        x = numpy.ascontiguousarray(x)
+        y = numpy.empty(x.shape, x.dtype)
+        mask = numpy.empty(x.shape, bool)
+        x_flat, y_flat, mask_flat = x.reshape(-1), y.reshape(-1), mask.reshape(-1)
+
+        def run(start, stop):
+            numpy.maximum(x_flat[start:stop], 0, out=y_flat[start:stop])
+            numpy.greater(y_flat[start:stop], 0, out=mask_flat[start:stop])
+
+        map_batch(run, x.size)
+        self.mask = mask
         return y
 
     def backward(self, gy):
-        return gy * self.mask
+        if not gy.flags.c_contiguous:
+            return gy * self.mask
+        gx = numpy.empty(gy.shape, gy.dtype)
+        gy_flat, gx_flat, mask_flat = gy.reshape(-1), gx.reshape(-1), self.mask.reshape(-1)
+
+        def run(start, stop):
+            numpy.multiply(gy_flat[start:stop], mask_flat[start:stop], out=gx_flat[start:stop])
+
+        map_batch(run, gy.size)
+        return gx
 
 
 class LeakyReLU(Function):

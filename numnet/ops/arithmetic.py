@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.backend import matmul
 from numnet.ops._util import sum_to
 
 
@@ -108,7 +109,7 @@ class MatMul(Function):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
         self.shapes = (a.shape, b.shape)
-        return numpy.matmul(a, b)
+        return matmul(a, b)
 
     def backward(self, gy):
         a_shape, b_shape = self.shapes
@@ -121,13 +122,13 @@ class MatMul(Function):
             gy2 = numpy.expand_dims(gy2, -2)
         if self.needs_input_grad[0]:
             b2 = self.b if len(b_shape) > 1 else self.b[:, None]
-            ga = numpy.matmul(gy2, numpy.swapaxes(b2, -1, -2))
+            ga = matmul(gy2, numpy.swapaxes(b2, -1, -2))
             if len(a_shape) == 1:
                 ga = ga[..., 0, :]
             ga = sum_to(ga, a_shape)
         if self.needs_input_grad[1]:
             a2 = self.a if len(a_shape) > 1 else self.a[None, :]
-            gb = numpy.matmul(numpy.swapaxes(a2, -1, -2), gy2)
+            gb = matmul(numpy.swapaxes(a2, -1, -2), gy2)
             if len(b_shape) == 1:
                 gb = gb[..., 0]
             gb = sum_to(gb, b_shape)

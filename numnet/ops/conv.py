@@ -44,7 +44,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 from numnet.autograd import Function
-from numnet.backend import parallel_map
+from numnet.backend import map_batch, parallel_map
 
 
 def _pair(value, name: str, op: str, minimum: int) -> tuple:
@@ -221,9 +221,8 @@ class Conv2d(Function):
         convolution, in this thread for a small one (same chunks, same results)."""
         x_shape, w_shape, (oh, ow), _, _ = self.geometry
         macs = x_shape[0] * oh * ow * w_shape[0] * w_shape[1] * w_shape[2] * w_shape[3]
-        if macs < _PARALLEL_MIN_MACS:
-            return [run(start, stop) for start, stop in self._chunks()]
-        return parallel_map(run, self._chunks())
+        threads = 1 if macs < _PARALLEL_MIN_MACS else None
+        return parallel_map(run, self._chunks(), threads)
 
     def _chunks(self):
         """Batch chunks ``(start, stop)`` whose columns fit in cache, for ``parallel_map``.
@@ -421,7 +420,7 @@ _CHUNK_ELEMENTS = 2 ** 20
 # NOTE: below this many multiply-adds (a LeNet-5 layer at batch 64 has 7-15 million) the
 # thread hand-off costs more than the second core gives: LeNet-5's step measured 14.1 ms
 # with 2 threads against 12.0 ms with 1; the CIFAR CNN's layers (0.15-1.2 billion) gain.
-_PARALLEL_MIN_MACS = 10 ** 8
+_PARALLEL_MIN_MACS = 2 ** 22
 
 
 def _gemm(a, cols, n: int, pixels: int):
@@ -573,9 +572,17 @@ class MaxPool2d(_Pool2d):
 
     def forward(self, x):
         windows = self._padded_windows(x)
-        y, index = _window_max(windows, nan_aware=False)
-        if numpy.isnan(y).any():
-            y, index = _window_max(windows, nan_aware=True)
+        n, c, kh, kw, oh, ow = windows.shape
+        y = numpy.empty((n, c, oh, ow), x.dtype)
+        index = numpy.empty(y.shape, numpy.uint8 if kh * kw <= 256 else numpy.int32)
+
+        def run(start, stop):
+            part = windows[start:stop]
+            _window_max(part, y[start:stop], index[start:stop], nan_aware=False)
+            if numpy.isnan(y[start:stop]).any():
+                _window_max(part, y[start:stop], index[start:stop], nan_aware=True)
+
+        map_batch(run, n, math.prod(windows.shape[1:]))
         self.index = index
         self.y_shape = y.shape
         return y[0] if self.unbatched else y
@@ -586,19 +593,25 @@ class MaxPool2d(_Pool2d):
         kh, kw = self.kernel
         overlap = self.stride[0] < kh or self.stride[1] < kw
         gxp, windows = self._gradient_windows(gy.dtype, zero=overlap or not self._covers())
-        hit = numpy.empty(self.index.shape, bool)
-        for offset in range(kh * kw):
-            target = windows[:, :, offset // kw, offset % kw]
-            numpy.equal(self.index, offset, out=hit)
-            if overlap:
-                target += gy * hit
-            else:  # each input element lies in one window at most
-                numpy.multiply(gy, hit, out=target)
+        index = self.index
+
+        def run(start, stop):
+            hit = numpy.empty(index[start:stop].shape, bool)
+            for offset in range(kh * kw):
+                target = windows[start:stop, :, offset // kw, offset % kw]
+                numpy.equal(index[start:stop], offset, out=hit)
+                if overlap:
+                    target += gy[start:stop] * hit
+                else:  # each input element lies in one window at most
+                    numpy.multiply(gy[start:stop], hit, out=target)
+
+        map_batch(run, gy.shape[0], math.prod(gxp.shape[1:]))
         return self._unpad(gxp)
 
 
-def _window_max(windows, nan_aware: bool):
-    """The maximum of each window and its offset ``i F_w + j`` (first one on ties).
+def _window_max(windows, y, index, nan_aware: bool) -> None:
+    """Write the maximum of each window to ``y`` and its offset ``i F_w + j`` (the first
+    one on ties) to ``index``.
 
     One pass per kernel offset, in row-major order: an offset takes over only where it is
     strictly greater, so ties keep the first maximum. Offsets grow, so the index update is
@@ -606,8 +619,8 @@ def _window_max(windows, nan_aware: bool):
     PyTorch does (a second pass, run only when the output holds a NaN).
     """
     kh, kw = windows.shape[2:4]
-    y = windows[:, :, 0, 0].copy()
-    index = numpy.zeros(y.shape, numpy.uint8 if kh * kw <= 256 else numpy.int32)
+    numpy.copyto(y, windows[:, :, 0, 0])
+    index[...] = 0
     better = numpy.empty(y.shape, bool)
     for offset in range(1, kh * kw):
         v = windows[:, :, offset // kw, offset % kw]
@@ -618,7 +631,6 @@ def _window_max(windows, nan_aware: bool):
         else:
             numpy.maximum(y, v, out=y)
         numpy.maximum(index, better * index.dtype.type(offset), out=index)
-    return y, index
 
 
 class AvgPool2d(_Pool2d):
