@@ -353,6 +353,9 @@ def main(argv=None) -> int:
         print(f"\nnumnet per-op time, {model}, {threads} thread(s) (ms per step; ops total "
               f"{total:.2f} ms):")
         print(f"  {'op':<16} {'forward':>8} {'backward':>8} {'calls':>5}")
+        if any(name == "Conv2dReLU" for name, *_ in ops):
+            print("  (Conv2dReLU: a convolution, its ReLU and the max pooling after it, where "
+                  "there is one, fused by nn.Sequential)")
         for name, fwd, bwd, calls in ops:
             print(f"  {name:<16} {fwd:8.3f} {bwd:8.3f} {calls:>5}")
     print("\nper-op overhead (1 thread, median of 5 runs):")

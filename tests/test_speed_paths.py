@@ -224,3 +224,93 @@ def test_backward_gradient_is_not_aliased():
     y2.backward(gy)
     numpy.testing.assert_array_equal(gy, numpy.ones((2, 3)))
     numpy.testing.assert_array_equal(x.grad.numpy(), numpy.full((2, 3), 4.0))
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((64, 300), (300, 40)), ((3, 48, 50), (50, 30)),
+                                             ((2, 1, 40, 60), (3, 60, 20)),
+                                             ((70, 20), (20,)), ((20,), (20, 5))])
+@pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
+def test_matmul_split_over_threads_gives_numpys_bits(a_shape, b_shape, dtype, threads,
+                                                     monkeypatch):
+    """Rows cut into parts (here from 1 multiply-add up) on 1 or 2 threads: NumPy's result."""
+    monkeypatch.setattr(backend, "_SPLIT_MACS", 1)
+    rng = numpy.random.default_rng(0)
+    a = rng.standard_normal(a_shape).astype(dtype)
+    b = rng.standard_normal(b_shape).astype(dtype)
+    results = []
+    for count in (1, 2):
+        numnet.set_num_threads(count)
+        results.append(backend.matmul(a, b))
+    expected = numpy.matmul(a, b)
+    for result in results:
+        assert result.dtype == expected.dtype and result.shape == expected.shape
+        numpy.testing.assert_allclose(result, expected, rtol=1e-6 if dtype == numpy.float32
+                                      else 1e-12, atol=1e-5)
+    numpy.testing.assert_array_equal(results[0], results[1])
+
+
+def test_matmul_runs_the_blas_on_one_thread():
+    blas = backend._find_blas_threads()
+    if not blas:
+        pytest.skip("no OpenBLAS found")
+    seen = []
+    with backend.single_threaded_blas():
+        seen.append(blas[0]())
+        with backend.single_threaded_blas():
+            seen.append(blas[0]())
+    assert seen == [1, 1]
+
+
+@pytest.mark.parametrize("length,per_item", [(0, 5), (1, 10), (7, 1), (1000, 300), (3, 10 ** 6)])
+def test_map_batch_covers_every_index_once_in_pieces_of_the_sizes(length, per_item, threads,
+                                                                  monkeypatch):
+    monkeypatch.setattr(backend, "_PIECE_ELEMENTS", 1000)
+    seen = {}
+    for count in (1, 3):
+        numnet.set_num_threads(count)
+        pieces = []
+        backend.map_batch(lambda start, stop: pieces.append((start, stop)), length, per_item)
+        pieces.sort()
+        assert sum(stop - start for start, stop in pieces) == length
+        assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))
+        seen[count] = pieces
+    assert seen[1] == seen[3]  # the pieces do not depend on the thread count
+
+
+@pytest.mark.parametrize("op", ["relu", "max_pool"])
+def test_elementwise_pieces_on_threads_match_torch_and_one_thread(op, threads, monkeypatch):
+    monkeypatch.setattr(backend, "_PIECE_ELEMENTS", 50)  # many pieces even here
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((6, 3, 8, 8))
+    x[0, 0, :2, :2] = 0.0  # ties and zeros
+    gy_shape = (6, 3, 8, 8) if op == "relu" else (6, 3, 4, 4)
+    gy = rng.standard_normal(gy_shape)
+    numnet_fn = F.relu if op == "relu" else (lambda t: F.max_pool2d(t, 2))
+    torch_fn = TF.relu if op == "relu" else (lambda t: TF.max_pool2d(t, 2))
+    results = []
+    for count in (1, 2):
+        numnet.set_num_threads(count)
+        xn = numnet.tensor(x, requires_grad=True)
+        y = numnet_fn(xn)
+        y.backward(numnet.tensor(gy))
+        results.append((y.detach().numpy(), xn.grad.numpy()))
+    xt = torch.tensor(x, requires_grad=True)
+    yt = torch_fn(xt)
+    yt.backward(torch.tensor(gy))
+    for y, gx in results:
+        numpy.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-12, atol=0)
+        numpy.testing.assert_allclose(gx, xt.grad.numpy(), rtol=1e-12, atol=0)
+    numpy.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_freed_memory_setting_can_be_turned_off():
+    import subprocess
+    import sys
+    code = "import numnet.backend as b; print(b.keeps_freed_memory)"
+    env = {"NUMNET_KEEP_FREED_MEMORY": "0", "PATH": "/usr/bin:/bin"}
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, check=True)
+    assert off.stdout.strip() == "False"
+    import platform
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert backend.keeps_freed_memory  # on by default

@@ -192,6 +192,27 @@ class Conv2d(Module):
                      zip((height, width), self.kernel_size, self.padding, self.stride))
 
     def forward(self, x):
+        return self._convolve(x, F.conv2d)
+
+    def forward_relu(self, x, pool=None):
+        """``relu(self(x))``, or ``pool(relu(self(x)))`` for a ``MaxPool2d`` whose windows
+        tile its input (``pool.tiles()``), as one op (``F.conv2d_relu``): the same numbers
+        and errors, fewer passes over memory. ``nn.Sequential`` calls it for such groups."""
+        if pool is None:
+            return self._convolve(x, F.conv2d_relu)
+        window = pool.tiles()
+        if window is None:
+            raise ValueError(f"{pool!r} cannot be fused: its windows overlap or are padded")
+        batch_shape = tuple(x.shape[:-3])
+
+        def conv_relu_pool(x4, weight, bias, stride, padding):
+            out_shape = batch_shape + (self.out_channels,) + self.output_size(*x4.shape[-2:])
+            pool._check_shape(out_shape)
+            return F.conv2d_relu(x4, weight, bias, stride=stride, padding=padding, pool=window)
+
+        return self._convolve(x, conv_relu_pool)
+
+    def _convolve(self, x, conv):
         if x.ndim not in (3, 4):
             raise ValueError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
                              f"got shape {tuple(x.shape)}")
@@ -209,7 +230,7 @@ class Conv2d(Module):
         unbatched = x.ndim == 3
         if unbatched:
             x = F.unsqueeze(x, 0)
-        y = F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
+        y = conv(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
         return F.squeeze(y, 0) if unbatched else y
 
     def extra_repr(self) -> str:
@@ -244,18 +265,25 @@ class _Pool2d(Module):
             raise ValueError(f"{self._get_name()}: pad should be at most half of effective "
                              f"kernel size, but got pad={padding} and kernel_size={kernel_size}")
 
-    def _check(self, x) -> None:
-        if x.ndim not in (3, 4):
+    def _check_shape(self, shape: tuple) -> None:
+        if len(shape) not in (3, 4):
             raise ValueError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                             f"got shape {tuple(x.shape)}")
+                             f"got shape {shape}")
         kernel = _pair(self.kernel_size, "kernel_size")
         pad = _pair(self.padding, "padding")
-        if any(n + 2 * p < f for n, f, p in zip(x.shape[-2:], kernel, pad)):
-            raise ValueError(f"{self!r}: input of shape {tuple(x.shape)} is smaller than the "
+        if any(n + 2 * p < f for n, f, p in zip(shape[-2:], kernel, pad)):
+            raise ValueError(f"{self!r}: input of shape {shape} is smaller than the "
                              f"pooling window {kernel}")
 
+    def tiles(self):
+        """The window ``(F_h, F_w)`` when the windows lie side by side (stride = kernel, no
+        padding), else None."""
+        kernel = _pair(self.kernel_size, "kernel_size")
+        stride_ok = _pair(self.stride, "stride") == kernel
+        return kernel if stride_ok and _pair(self.padding, "padding") == (0, 0) else None
+
     def _pool(self, name: str, x):
-        self._check(x)
+        self._check_shape(tuple(x.shape))
         fn = getattr(F, name)
         unbatched = x.ndim == 3
         if unbatched:

@@ -105,6 +105,10 @@ class Module:
         self._forward_hooks[handle.id] = hook
         return handle
 
+    def has_hooks(self) -> bool:
+        """True when a forward hook or forward pre-hook is registered on this module."""
+        return bool(self._forward_hooks or self._forward_pre_hooks)
+
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs)`` before every forward (it may return new inputs)."""
         handle = RemovableHandle(self._forward_pre_hooks)

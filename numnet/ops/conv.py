@@ -139,7 +139,9 @@ class _Workspace(threading.local):
         return buffer[:nbytes].view(dtype).reshape(shape)
 
     def give(self, array) -> None:
-        """Return an array from ``take`` (nothing may use it afterwards)."""
+        """Return an array from ``take`` (nothing may use it afterwards); None is ignored."""
+        if array is None:
+            return
         root = array
         while isinstance(root.base, numpy.ndarray):
             root = root.base
@@ -181,6 +183,19 @@ class Conv2d(Function):
         self.stride = _pair(stride, "stride", "conv2d", 1)
         self.padding = _pair(padding, "padding", "conv2d", 0)
 
+    def _output_arrays(self, n: int, k: int, oh: int, ow: int, dtype):
+        """The output array (and whatever backward needs besides the input and weight)."""
+        return numpy.empty((n, k, oh, ow), dtype=dtype)
+
+    def _store(self, y_chunk, out, start: int, stop: int) -> None:
+        """Write the convolution of samples ``start:stop`` (from the workspace) to ``out``."""
+        numpy.copyto(out[start:stop], y_chunk)
+
+    def _output_grad(self, gy, start: int, stop: int):
+        """The gradient of the convolution's own output for samples ``start:stop`` and a
+        workspace array to give back when done with it (or None)."""
+        return gy[start:stop], None
+
     def forward(self, x, weight, bias=None):
         self._check(x, weight, bias)
         self.unbatched = x.ndim == 3
@@ -197,7 +212,7 @@ class Conv2d(Function):
         hq, wq = h + 2 * ph + wide, w + 2 * pw
         owc = wq if wide else ow
         self.geometry = (x.shape, weight.shape, (oh, ow), (hq, wq), owc)
-        out = numpy.empty((n, k, oh, ow), dtype=x.dtype)
+        out = self._output_arrays(n, k, oh, ow, x.dtype)
         w_mat = weight.reshape(k, -1)
 
         def run(start, stop):
@@ -206,7 +221,7 @@ class Conv2d(Function):
             _workspace.give(cols)
             if bias is not None:
                 y_mat += bias[:, None]
-            numpy.copyto(out[start:stop], y_mat.reshape(stop - start, k, oh, owc)[..., :ow])
+            self._store(y_mat.reshape(stop - start, k, oh, owc)[..., :ow], out, start, stop)
             _workspace.give(y_mat)
 
         self._map_chunks(run)
@@ -268,12 +283,14 @@ class Conv2d(Function):
 
         def run(start, stop):
             m = stop - start
+            g, scratch = self._output_grad(gy, start, stop)
             if full:
-                return self._input_grad_full(gy[start:stop], self.x[start:stop] if needs[1]
-                                           else None, gx[start:stop], needs_bias)
+                parts = self._input_grad_full(g, self.x[start:stop] if needs[1] else None,
+                                              gx[start:stop], needs_bias)
+                _workspace.give(scratch)
+                return parts
             # gY as a (K, m OH OWc) matrix; zeros in the columns the wide rows dropped
-            gy_mat = _pad_into(gy[start:stop].transpose(1, 0, 2, 3), (k, m, oh, owc), 0, 0,
-                               scratch=True)
+            gy_mat = _pad_into(g.transpose(1, 0, 2, 3), (k, m, oh, owc), 0, 0, scratch=True)
             gy_mat = gy_mat.reshape(k, -1)
             part_w = part_b = None
             if needs_bias:
@@ -285,6 +302,7 @@ class Conv2d(Function):
             if needs[0]:
                 self._input_grad_col2im(gy_mat, gx[start:stop])
             _workspace.give(gy_mat)
+            _workspace.give(scratch)
             return part_w, part_b
 
         # the partial sums of each chunk are added in chunk order: the same result for
@@ -502,6 +520,81 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     return function(x, weight) if bias is None else function(x, weight, bias)
 
 
+class Conv2dReLU(Conv2d):
+    """``y = max(0, conv2d(x, W, b))``, optionally max-pooled: ``maxpool_F(max(0, conv))``,
+    as one op (a convolution, the ReLU after it, and the non-overlapping max pooling after
+    that).
+
+    The same numbers as the separate ops, bit for bit: each batch chunk goes through the
+    ReLU (and the pooling) while it is still in cache; the pre-activation (and, with pooling,
+    the full-size activation) is never stored. Backward: without pooling,
+    ``g = gy * (y > 0)``; with pooling, ``gy`` goes to the maximum of each window (as
+    ``max_pool2d``'s backward) where ``y > 0`` (the ReLU's mask at that element: it holds the
+    window's maximum), chunk by chunk, then into the convolution's backward.
+    """
+
+    def __init__(self, stride=1, padding=0, pool=None):
+        super().__init__(stride, padding)
+        self.pool = None if pool is None else _pair(pool, "pool", "conv2d_relu", 1)
+
+    def _output_arrays(self, n, k, oh, ow, dtype):
+        keep = any(self.needs_input_grad)
+        if self.pool is None:
+            self.mask = numpy.empty((n, k, oh, ow), bool) if keep else None
+            return numpy.empty((n, k, oh, ow), dtype=dtype)
+        poh, pow_ = _output_size("max_pool2d", (oh, ow), self.pool, self.pool, (0, 0))
+        out = numpy.empty((n, k, poh, pow_), dtype=dtype)
+        self.index = numpy.empty(out.shape, _index_dtype(self.pool))
+        self.y = out if keep else None
+        return out
+
+    def _store(self, y_chunk, out, start, stop):
+        if self.pool is None:
+            numpy.maximum(y_chunk, 0, out=out[start:stop])
+            if self.mask is not None:
+                numpy.greater(out[start:stop], 0, out=self.mask[start:stop])
+            return
+        activation = _workspace.take(y_chunk.shape, y_chunk.dtype)
+        numpy.maximum(y_chunk, 0, out=activation)
+        _max_pool_chunk(activation, self.pool, self.pool, out[start:stop],
+                        self.index[start:stop])
+        _workspace.give(activation)
+
+    def _output_grad(self, gy, start, stop):
+        if self.pool is None:
+            return gy[start:stop] * self.mask[start:stop], None
+        g_pooled = gy[start:stop] * (self.y[start:stop] > 0)
+        _, (k, _, _, _), (oh, ow), _, _ = self.geometry
+        g = _workspace.take((stop - start, k, oh, ow), gy.dtype)
+        covered = oh % self.pool[0] == 0 and ow % self.pool[1] == 0
+        _max_pool_grad_chunk(g_pooled, self.index[start:stop], self.pool, self.pool, g,
+                             zero=not covered)
+        return g, g
+
+
+def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None):
+    """``relu(conv2d(x, weight, bias, stride, padding))`` in one pass, followed by a max
+    pooling of window and stride ``pool`` when it is given (see ``Conv2dReLU``).
+
+    ``nn.Sequential`` uses it for a ``Conv2d`` followed by a ``ReLU`` (and a ``MaxPool2d``
+    with stride = kernel and no padding) when none of them has hooks: the result and the
+    gradients are those of the separate ops, without the tensors between them and their
+    passes over memory.
+
+    Example:
+        >>> import numnet
+        >>> import numnet.nn.functional as F
+        >>> x = numnet.tensor([[[[1.0, -2.0], [3.0, -4.0]]]])
+        >>> F.conv2d_relu(x, numnet.ones(1, 1, 1, 1))
+        tensor([[[[1., 0.],
+                  [3., 0.]]]])
+        >>> F.conv2d_relu(x, numnet.ones(1, 1, 1, 1), pool=2)
+        tensor([[[[3.]]]])
+    """
+    function = Conv2dReLU(stride, padding, pool)
+    return function(x, weight) if bias is None else function(x, weight, bias)
+
+
 def _pool_geometry(op: str, x, kernel, stride, padding) -> tuple:
     """Check a pooling input and return ``(OH, OW)``; padding is at most half the kernel."""
     _check_input(op, x)
@@ -524,8 +617,8 @@ class _Pool2d(Function):
         self.stride = self.kernel if no_stride else _pair(stride, "stride", self.op, 1)
         self.padding = _pair(padding, "padding", self.op, 0)
 
-    def _padded_windows(self, x):
-        """``x`` as 4-D, padded with ``fill``, and its windows ``(N, C, F_h, F_w, OH, OW)``."""
+    def _padded(self, x):
+        """``x`` as 4-D and padded with ``fill``, and the output size ``(OH, OW)``."""
         out_size = _pool_geometry(self.op, x, self.kernel, self.stride, self.padding)
         self.unbatched = x.ndim == 3
         if self.unbatched:
@@ -535,7 +628,12 @@ class _Pool2d(Function):
         if ph or pw:
             x = _pad_into(x, (n, c, h + 2 * ph, w + 2 * pw), ph, pw, fill=self.fill)
         self.shapes = ((n, c, h, w), x.shape)
-        return _windows(x, self.kernel, self.stride, out_size)
+        return x, out_size
+
+    def _padded_windows(self, x):
+        """``x`` as 4-D, padded with ``fill``, and its windows ``(N, C, F_h, F_w, OH, OW)``."""
+        xp, out_size = self._padded(x)
+        return _windows(xp, self.kernel, self.stride, out_size)
 
     def _unpad(self, gxp):
         """Crop the padding off a gradient of the padded input; drop the added batch axis."""
@@ -571,18 +669,15 @@ class MaxPool2d(_Pool2d):
     fill = -numpy.inf
 
     def forward(self, x):
-        windows = self._padded_windows(x)
-        n, c, kh, kw, oh, ow = windows.shape
-        y = numpy.empty((n, c, oh, ow), x.dtype)
-        index = numpy.empty(y.shape, numpy.uint8 if kh * kw <= 256 else numpy.int32)
+        xp, (oh, ow) = self._padded(x)
+        y = numpy.empty(xp.shape[:2] + (oh, ow), x.dtype)
+        index = numpy.empty(y.shape, _index_dtype(self.kernel))
 
         def run(start, stop):
-            part = windows[start:stop]
-            _window_max(part, y[start:stop], index[start:stop], nan_aware=False)
-            if numpy.isnan(y[start:stop]).any():
-                _window_max(part, y[start:stop], index[start:stop], nan_aware=True)
+            _max_pool_chunk(xp[start:stop], self.kernel, self.stride, y[start:stop],
+                            index[start:stop])
 
-        map_batch(run, n, math.prod(windows.shape[1:]))
+        map_batch(run, xp.shape[0], math.prod(xp.shape[1:]))
         self.index = index
         self.y_shape = y.shape
         return y[0] if self.unbatched else y
@@ -592,21 +687,50 @@ class MaxPool2d(_Pool2d):
             gy = gy[None]
         kh, kw = self.kernel
         overlap = self.stride[0] < kh or self.stride[1] < kw
-        gxp, windows = self._gradient_windows(gy.dtype, zero=overlap or not self._covers())
-        index = self.index
+        zero = overlap or not self._covers()
+        gxp = numpy.empty(self.shapes[1], dtype=gy.dtype)
 
         def run(start, stop):
-            hit = numpy.empty(index[start:stop].shape, bool)
-            for offset in range(kh * kw):
-                target = windows[start:stop, :, offset // kw, offset % kw]
-                numpy.equal(index[start:stop], offset, out=hit)
-                if overlap:
-                    target += gy[start:stop] * hit
-                else:  # each input element lies in one window at most
-                    numpy.multiply(gy[start:stop], hit, out=target)
+            _max_pool_grad_chunk(gy[start:stop], self.index[start:stop], self.kernel,
+                                 self.stride, gxp[start:stop], zero)
 
         map_batch(run, gy.shape[0], math.prod(gxp.shape[1:]))
         return self._unpad(gxp)
+
+
+def _index_dtype(kernel):
+    """The smallest dtype for a window offset ``i F_w + j`` of a max pooling."""
+    return numpy.uint8 if kernel[0] * kernel[1] <= 256 else numpy.int32
+
+
+def _max_pool_chunk(xp, kernel, stride, y, index) -> None:
+    """Max-pool ``xp`` (m, C, H, W; already padded) into ``y`` and the winners' offsets
+    ``index`` (both (m, C, OH, OW)); a second, NaN-aware pass only if a NaN came out."""
+    windows = _windows(xp, kernel, stride, y.shape[-2:])
+    _window_max(windows, y, index, nan_aware=False)
+    if numpy.isnan(y).any():
+        _window_max(windows, y, index, nan_aware=True)
+
+
+def _max_pool_grad_chunk(gy, index, kernel, stride, gx, zero: bool) -> None:
+    """Write to ``gx`` (m, C, H, W) the gradient of a max pooling: each ``gy`` goes to the
+    element its window's ``index`` names; where windows overlap the shares add up.
+
+    ``zero=False`` is for windows that tile ``gx`` exactly (every element written once).
+    """
+    kh, kw = kernel
+    overlap = stride[0] < kh or stride[1] < kw
+    if zero:
+        gx[...] = 0
+    windows = _windows(gx, kernel, stride, gy.shape[-2:], writeable=True)
+    hit = numpy.empty(index.shape, bool)
+    for offset in range(kh * kw):
+        target = windows[:, :, offset // kw, offset % kw]
+        numpy.equal(index, offset, out=hit)
+        if overlap:
+            target += gy * hit
+        else:  # each element lies in one window at most
+            numpy.multiply(gy, hit, out=target)
 
 
 def _window_max(windows, y, index, nan_aware: bool) -> None:

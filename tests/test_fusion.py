@@ -1,0 +1,156 @@
+"""Fused ``Conv2d -> ReLU (-> MaxPool2d)``: ``F.conv2d_relu`` against PyTorch, and
+``nn.Sequential``'s fusion against the same layers run one by one (bit for bit)."""
+
+import numpy
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import numnet
+import numnet.nn.functional as F
+from numnet import nn
+from numnet.nn import containers
+from numnet.ops import conv
+from tests.helpers import check_op
+
+CASES = [  # x shape, w shape, stride, padding, pool
+    ((3, 2, 8, 8), (4, 2, 3, 3), 1, 1, None),
+    ((3, 2, 8, 8), (4, 2, 3, 3), 1, 1, 2),
+    ((2, 3, 9, 7), (5, 3, 3, 3), 1, 1, 2),  # 9x7 output: the last row and column unpooled
+    ((2, 1, 12, 12), (6, 1, 5, 5), 1, 2, (2, 3)),
+    ((2, 3, 11, 11), (4, 3, 3, 3), 2, 0, 2),  # stride 2: the im2col path without wide rows
+    ((2, 6, 8, 8), (16, 6, 5, 5), 1, 2, 2),  # col2im input gradient
+]
+
+
+def _torch_conv_relu(stride, padding, pool):
+    def fn(x, w, b):
+        y = TF.relu(TF.conv2d(x, w, b, stride=stride, padding=padding))
+        return y if pool is None else TF.max_pool2d(y, pool)
+    return fn
+
+
+@pytest.mark.parametrize("x_shape,w_shape,stride,padding,pool", CASES)
+def test_conv2d_relu_matches_torch(x_shape, w_shape, stride, padding, pool):
+    check_op(lambda x, w, b: F.conv2d_relu(x, w, b, stride, padding, pool),
+             _torch_conv_relu(stride, padding, pool), x_shape, w_shape, w_shape[:1])
+
+
+@pytest.mark.parametrize("method", ["col2im", "full"])
+def test_conv2d_relu_pool_ties_and_zeros_match_torch(method, monkeypatch):
+    """A bias of -10 makes most outputs 0 after the ReLU: windows full of ties, whose
+    gradient goes to the first element (and then stops at the ReLU)."""
+    monkeypatch.setattr(conv, "_INPUT_GRAD", method)
+    rng = numpy.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 8, 8))
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = numpy.full(4, -3.0)
+    check_op(lambda x, w, b: F.conv2d_relu(x, w, b, 1, 1, 2), _torch_conv_relu(1, 1, 2),
+             x, w, b, gradcheck=False)
+
+
+def _layers(pool_kernel=2, pool_stride=None):
+    numnet.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(pool_kernel, pool_stride), nn.Conv2d(4, 5, 3),
+                         nn.ReLU(), nn.Flatten(), nn.Linear(5 * 2 * 2, 3))
+
+
+def _run(net, x):
+    xt = numnet.tensor(x, requires_grad=True)
+    y = net(xt)
+    y.backward(numnet.ones_like(y))
+    grads = [p.grad.numpy().copy() for p in net.parameters()]
+    for p in net.parameters():
+        p.grad = None
+    return y.detach().numpy(), xt.grad.numpy(), grads
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_sequential_fusion_is_bit_identical_to_separate_layers(threads, monkeypatch):
+    """Chunks of one sample, on 1 or 2 threads: fused and separate agree to the bit."""
+    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)
+    previous = numnet.get_num_threads()
+    numnet.set_num_threads(threads)
+    try:
+        net = _layers()
+        x = numpy.random.default_rng(0).standard_normal((3, 3, 8, 8)).astype(numpy.float32)
+        fused = _run(net, x)
+        monkeypatch.setattr(containers, "_fusable", lambda modules: 0)
+        separate = _run(net, x)
+    finally:
+        numnet.set_num_threads(previous)
+    numpy.testing.assert_array_equal(fused[0], separate[0])
+    numpy.testing.assert_array_equal(fused[1], separate[1])
+    for a, b in zip(fused[2], separate[2]):
+        numpy.testing.assert_array_equal(a, b)
+
+
+def test_sequential_fuses_only_what_nobody_can_see():
+    net = _layers()
+    modules = list(net)
+    assert containers._fusable(modules[0:3]) == 3  # conv, relu, pool 2 (stride 2)
+    assert containers._fusable(modules[3:6]) == 2  # conv, relu, flatten
+    assert containers._fusable(modules[1:4]) == 0
+    assert containers._fusable(list(_layers(3, 2))[0:3]) == 2  # overlapping windows
+    seen = []
+    handle = modules[1].register_forward_hook(lambda m, args, out: seen.append(out.shape))
+    assert containers._fusable(modules[0:3]) == 0
+    net(numnet.zeros(1, 3, 8, 8))
+    assert seen == [(1, 4, 8, 8)]  # the hook saw the ReLU's own output
+    handle.remove()
+    handle = modules[2].register_forward_pre_hook(lambda m, args: None)
+    assert containers._fusable(modules[0:3]) == 2
+    handle.remove()
+
+
+class _MyReLU(nn.ReLU):
+    def forward(self, x):
+        return F.relu(x) * 2
+
+
+def test_subclasses_are_not_fused():
+    numnet.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(1, 2, 1, bias=False), _MyReLU())
+    net[0].weight.data[...] = 1.0
+    out = net(numnet.ones(1, 1, 2, 2))
+    assert float(out.sum()) == 16.0
+
+
+def test_fused_layers_give_the_same_errors():
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.MaxPool2d(2))
+    with pytest.raises(ValueError) as fused:
+        net(numnet.zeros(1, 1, 4, 4))  # conv output 2x2: fine
+        net(numnet.zeros(1, 1, 3, 3))  # conv output 1x1: smaller than the window
+    separate = nn.MaxPool2d(2)
+    with pytest.raises(ValueError) as alone:
+        separate(numnet.zeros(1, 2, 1, 1))
+    assert str(fused.value) == str(alone.value)
+    with pytest.raises(ValueError, match="channels"):
+        net(numnet.zeros(1, 3, 8, 8))
+
+
+def test_fused_layers_take_unbatched_and_empty_inputs():
+    numnet.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+    x = numnet.randn(2, 6, 6)
+    single = net(x)
+    assert single.shape == (3, 3, 3)
+    numpy.testing.assert_array_equal(single.detach().numpy(),
+                                  net(x.unsqueeze(0))[0].detach().numpy())
+    empty = numnet.zeros(0, 2, 6, 6, requires_grad=True)
+    y = net(empty)
+    assert y.shape == (0, 3, 3, 3)
+    y.sum().backward()
+    assert empty.grad.shape == (0, 2, 6, 6)
+
+
+def test_fused_op_without_gradients_records_nothing():
+    x, w = numnet.randn(2, 2, 6, 6), numnet.randn(3, 2, 3, 3)
+    with numnet.no_grad():
+        y = F.conv2d_relu(x, w, padding=1, pool=2)
+    assert y.grad_fn is None
+    expected = _torch_conv_relu(1, 1, 2)(torch.tensor(x.numpy()), torch.tensor(w.numpy()),
+                                         None)
+    numpy.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
