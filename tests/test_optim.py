@@ -580,3 +580,33 @@ def test_numnet_namespaces():
     assert numnet.optim.SGD is SGD
     assert numnet.optim.lr_scheduler.OneCycleLR is lr_scheduler.OneCycleLR
     assert numnet.nn.utils.clip_grad_norm_ is clip_grad_norm_
+
+
+@pytest.mark.parametrize("options", [{"momentum": 0.9, "weight_decay": 0.01},
+                                     {"momentum": 0.9, "nesterov": True},
+                                     {"momentum": 0.5, "dampening": 0.3, "maximize": True},
+                                     {}])
+def test_sgd_in_pieces_on_threads_gives_the_same_bits(options, monkeypatch):
+    """Updates in pieces of 64 numbers on 2 threads equal the one-piece update (and a
+    non-contiguous gradient takes the whole-array path)."""
+    from numnet import backend
+    rng = numpy.random.default_rng(0)
+    start = rng.standard_normal((40, 30)).astype(numpy.float32)
+    grads = [rng.standard_normal((30, 40)).astype(numpy.float32).T for _ in range(3)]
+    results = []
+    previous = numnet.get_num_threads()
+    try:
+        for piece, threads, contiguous in ((10 ** 9, 1, True), (64, 2, True), (64, 2, False)):
+            monkeypatch.setattr(backend, "_PIECE_ELEMENTS", piece)
+            numnet.set_num_threads(threads)
+            param = numnet.nn.Parameter(numnet.tensor(start.copy()))
+            opt = numnet.optim.SGD([param], lr=0.1, **options)
+            for grad in grads:
+                param.grad = numnet.tensor(numpy.ascontiguousarray(grad) if contiguous
+                                           else grad)
+                opt.step()
+            results.append(param.detach().numpy().copy())
+    finally:
+        numnet.set_num_threads(previous)
+    numpy.testing.assert_array_equal(results[0], results[1])
+    numpy.testing.assert_array_equal(results[0], results[2])

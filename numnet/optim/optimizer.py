@@ -35,6 +35,7 @@ from collections import defaultdict
 import numpy
 
 from numnet import autograd
+from numnet.backend import map_batch
 from numnet.tensor import Tensor
 
 
@@ -204,6 +205,20 @@ class Optimizer:
         for p in group["params"]:
             if p.grad is not None:
                 yield p.data, p.grad.data, self.state[p]
+
+    @staticmethod
+    def _in_pieces(update, *arrays) -> None:
+        """``update(*arrays)`` on cache-sized pieces of the flattened arrays, spread over
+        numnet's threads (``backend.map_batch``); on the whole arrays when one of them is
+        not contiguous. An elementwise update gives the same bits either way, and reads
+        each number from memory once instead of once per operation.
+        """
+        if len({a.size for a in arrays}) == 1 and all(a.flags.c_contiguous for a in arrays):
+            flat = [a.reshape(-1) for a in arrays]
+            map_batch(lambda start, stop: update(*(f[start:stop] for f in flat)),
+                      arrays[0].size)
+        else:
+            update(*arrays)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:

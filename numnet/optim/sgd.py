@@ -77,18 +77,25 @@ class SGD(Optimizer):
             momentum = float(group["momentum"])
             dampening = float(group["dampening"])
             weight_decay = float(group["weight_decay"])
+            maximize, nesterov = group["maximize"], group["nesterov"]
             for param, grad, state in self._params_with_grad(group):
-                d_p = -grad if group["maximize"] else grad
-                if weight_decay != 0:
-                    d_p = d_p + weight_decay * param
-                if momentum != 0:
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        buf = numpy.array(d_p, dtype=param.dtype, copy=True)
-                        state["momentum_buffer"] = buf
-                    else:
-                        buf *= momentum
-                        buf += d_p if dampening == 0 else (1 - dampening) * d_p
-                    d_p = d_p + momentum * buf if group["nesterov"] else buf
-                param -= lr * d_p
+                buf = state.get("momentum_buffer") if momentum != 0 else None
+                first = momentum != 0 and buf is None
+                if first:
+                    buf = state["momentum_buffer"] = numpy.empty(param.shape, param.dtype)
+
+                def update(param, grad, buf=None, first=first):
+                    d_p = -grad if maximize else grad
+                    if weight_decay != 0:
+                        d_p = d_p + weight_decay * param
+                    if momentum != 0:
+                        if first:
+                            buf[...] = d_p
+                        else:
+                            buf *= momentum
+                            buf += d_p if dampening == 0 else (1 - dampening) * d_p
+                        d_p = d_p + momentum * buf if nesterov else buf
+                    param -= lr * d_p
+
+                self._in_pieces(update, param, grad, *(() if buf is None else (buf,)))
         return loss
