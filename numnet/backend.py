@@ -248,29 +248,40 @@ def map_batch(fn, length: int, per_item: int = 1) -> None:
     parallel_map(fn, ranges(length, pieces))
 
 
-# NOTE: below about 4 million multiply-adds (100 us of one core) handing half of a product
-# to a second thread costs about as much as it saves.
-_SPLIT_MACS = 2 ** 22
+# NOTE: where numnet's threads beat OpenBLAS's (2 cores, OpenBLAS 0.3.31, float32):
+# - under about 8 million multiply-adds, one thread: a second one gains little, and
+#   OpenBLAS's threads, once woken, spin for a while and steal the cores that the next
+#   convolution's chunks need (the CIFAR CNN's step: 289 ms against 254 ms);
+# - from 8 to 128 million (an MLP's layers), OpenBLAS's threads: (784 x 128) @ (128 x 256)
+#   took 265 us on its 2 threads, 360 us cut in two on numnet's (two GEMMs side by side
+#   slow each other down), 501 us on one thread;
+# - above (the CIFAR CNN's first fully connected layer), numnet's threads: as fast, and
+#   OpenBLAS's stay asleep for the convolutions around them.
+_BLAS_THREADS_MACS = 2 ** 22
+_SPLIT_MACS = 2 ** 27
 
 
 def matmul(a, b):
-    """``numpy.matmul(a, b)`` with numnet's threads: a large product is cut into 2 or 4
-    parts, along the rows of ``a`` or the columns of ``b`` (whichever is longer), which are
-    multiplied on the worker threads, each with a one-thread BLAS (see
-    ``single_threaded_blas``).
+    """``numpy.matmul(a, b)``, threaded by size: one thread for a small product, OpenBLAS's
+    threads for a medium one, numnet's (``parallel_map``) for a large one (see the note
+    above); ``numnet.set_num_threads(1)`` keeps every product on one thread.
 
-    NOTE: cutting the shorter side leaves thin products that run slower: (128 x 4096) @
-    (4096 x 512) ran at 90 GFLOP/s whole, 70 as four 32-row parts, 85 as four 128-column
-    parts (one core, OpenBLAS). The parts depend only on the shapes, so any number of
-    threads gives the same bits.
+    numnet's threads get 2 or 4 parts of the product, cut along the rows of ``a`` or the
+    columns of ``b`` (whichever is longer: cutting the shorter side leaves thin products
+    that run slower), each multiplied with a one-thread BLAS. These parts depend only on
+    the shapes, so they give the same bits for any thread count; OpenBLAS's own threads
+    may change the last bits of a medium product when the thread count changes (as
+    PyTorch's do).
     """
     if a.ndim < 2 or b.ndim < 2:
         with single_threaded_blas():
             return numpy.matmul(a, b)
     m, n = a.shape[-2], b.shape[-1]
     shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n)
-    parts = min(4, math.prod(shape) * a.shape[-1] // _SPLIT_MACS, max(m, n) // 8)
-    if parts < 2:
+    macs = math.prod(shape) * a.shape[-1]
+    if _BLAS_THREADS_MACS <= macs < _SPLIT_MACS and _num_threads > 1:
+        return numpy.matmul(a, b)
+    if macs < _SPLIT_MACS or max(m, n) < 16:
         with single_threaded_blas():
             return numpy.matmul(a, b)
     out = numpy.empty(shape, numpy.result_type(a, b))
@@ -281,5 +292,6 @@ def matmul(a, b):
     def columns(start, stop):
         numpy.matmul(a, b[..., start:stop], out=out[..., start:stop])
 
-    parallel_map(rows if m >= n else columns, ranges(max(m, n), 2 if parts < 4 else 4))
+    parts = 4 if macs >= 2 * _SPLIT_MACS else 2
+    parallel_map(rows if m >= n else columns, ranges(max(m, n), parts))
     return out

@@ -314,3 +314,22 @@ def test_freed_memory_setting_can_be_turned_off():
     import platform
     if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
         assert backend.keeps_freed_memory  # on by default
+
+
+def test_matmul_chooses_its_threads_by_size(threads, monkeypatch):
+    """Small and medium products are single calls (one thread; OpenBLAS's threads); a large
+    one is cut into parts for numnet's threads, the same parts for any thread count."""
+    calls = []
+    real = backend.parallel_map
+    monkeypatch.setattr(backend, "parallel_map", lambda fn, items, threads=None:
+                        calls.append(len(items)) or real(fn, items, threads))
+    rng = numpy.random.default_rng(0)
+    sizes = {"small": (64, 400, 120), "medium": (128, 784, 256), "large": (128, 4096, 512)}
+    for count in (2, 1):
+        numnet.set_num_threads(count)
+        for name, (m, k, n) in sizes.items():
+            a = rng.standard_normal((m, k)).astype(numpy.float32)
+            b = rng.standard_normal((k, n)).astype(numpy.float32)
+            calls.clear()
+            numpy.testing.assert_allclose(backend.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
+            assert calls == ([4] if name == "large" else []), (name, count)
