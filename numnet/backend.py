@@ -259,6 +259,9 @@ def map_batch(fn, length: int, per_item: int = 1) -> None:
 #   OpenBLAS's stay asleep for the convolutions around them.
 _BLAS_THREADS_MACS = 2 ** 22
 _SPLIT_MACS = 2 ** 27
+# OpenBLAS itself keeps a product under 4 * 65536 multiply-adds on the calling thread
+# (GEMM_MULTITHREAD_THRESHOLD), so these skip the switch to one thread.
+_BLAS_ALONE_MACS = 4 * 65536
 
 
 def matmul(a, b):
@@ -277,8 +280,13 @@ def matmul(a, b):
         with single_threaded_blas():
             return numpy.matmul(a, b)
     m, n = a.shape[-2], b.shape[-1]
-    shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n)
+    if a.ndim == b.ndim == 2:
+        shape = (m, n)
+    else:
+        shape = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2]) + (m, n)
     macs = math.prod(shape) * a.shape[-1]
+    if macs < _BLAS_ALONE_MACS:  # OpenBLAS runs these on one thread by itself
+        return numpy.matmul(a, b)
     if _BLAS_THREADS_MACS <= macs < _SPLIT_MACS and _num_threads > 1:
         return numpy.matmul(a, b)
     if macs < _SPLIT_MACS or max(m, n) < 16:

@@ -34,8 +34,7 @@ from collections import defaultdict
 
 import numpy
 
-from numnet import autograd
-from numnet.backend import map_batch
+from numnet import autograd, backend
 from numnet.tensor import Tensor
 
 
@@ -213,10 +212,12 @@ class Optimizer:
         not contiguous. An elementwise update gives the same bits either way, and reads
         each number from memory once instead of once per operation.
         """
-        if len({a.size for a in arrays}) == 1 and all(a.flags.c_contiguous for a in arrays):
+        size = arrays[0].size
+        if size <= backend._PIECE_ELEMENTS:
+            update(*arrays)
+        elif all(a.size == size and a.flags.c_contiguous for a in arrays):
             flat = [a.reshape(-1) for a in arrays]
-            map_batch(lambda start, stop: update(*(f[start:stop] for f in flat)),
-                      arrays[0].size)
+            backend.map_batch(lambda start, stop: update(*(f[start:stop] for f in flat)), size)
         else:
             update(*arrays)
 
