@@ -1,4 +1,5 @@
-"""conv2d, max_pool2d, avg_pool2d against PyTorch and finite differences (ops/conv.py)."""
+"""conv2d, max_pool2d, avg_pool2d against PyTorch and finite differences (ops/conv.py,
+ops/pool.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from helpers import check_op
 import numnet
 import numnet.nn.functional as F
 from numnet.ops import conv
+from numnet.ops import pool as pool_ops
 
 # (x shape, weight shape, stride, padding, with bias); gradcheck-sized
 CONV_CASES = [
@@ -232,7 +234,7 @@ def test_max_pool2d_propagates_nan():
     check_op(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), x, gradcheck=False)
 
 
-@pytest.mark.parametrize("pool", [conv.MaxPool2d, conv.AvgPool2d])
+@pytest.mark.parametrize("pool", [pool_ops.MaxPool2d, pool_ops.AvgPool2d])
 def test_pool_float32_stays_float32(pool):
     x = numpy.random.default_rng(7).standard_normal((2, 3, 7, 7), dtype=numpy.float32)
     for kernel_size, stride, padding in ((2, None, 0), (3, 1, 1)):

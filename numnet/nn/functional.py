@@ -21,7 +21,8 @@ import numpy
 from numnet import backend
 from numnet.ops import activation, arithmetic, elementwise, loss, reduction, shape
 from numnet.ops._util import normalize_dims
-from numnet.ops.conv import avg_pool2d, conv2d, conv2d_relu, max_pool2d  # noqa: E402,F401
+from numnet.ops.conv import conv2d, conv2d_relu  # noqa: E402,F401
+from numnet.ops.pool import avg_pool2d, max_pool2d  # noqa: E402,F401
 from numnet.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
