@@ -401,6 +401,15 @@ def test_bce_with_logits_stable_at_1000():
     numpy.testing.assert_allclose(loss.numpy(), [1000.0, 1000.0])
 
 
+@pytest.mark.parametrize("x_shape", [(4, 3), (2, 4, 3), (3,), (0, 3)])
+def test_linear_is_one_op_that_matches_torch(x_shape):
+    check_op(F.linear, TF.linear, x_shape, (5, 3), (5,), gradcheck=x_shape != (0, 3))
+    check_op(F.linear, TF.linear, x_shape, (5, 3), gradcheck=x_shape != (0, 3))
+    y = F.linear(numnet.randn(*x_shape), numnet.randn(5, 3, requires_grad=True),
+                 numnet.randn(5, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "Linear"
+
+
 def test_linear_and_dropout_functional():
     check_op(F.linear, TF.linear, (4, 3), (5, 3), (5,))
     x = numnet.ones(1000, 100)

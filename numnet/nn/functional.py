@@ -465,9 +465,11 @@ def _check_same_shape(name, input, target) -> None:  # noqa: A002
 
 # ---------------------------------------------------------------------- layers
 def linear(x, weight, bias=None) -> Tensor:
-    """``y = x W^T + b`` (weight of shape (out_features, in_features), like PyTorch)."""
-    y = matmul(x, transpose(weight, 0, 1))
-    return y if bias is None else y + bias
+    """``y = x W^T + b`` (weight of shape (out_features, in_features), like PyTorch), as
+    one op (``ops.arithmetic.Linear``)."""
+    if bias is None:
+        return arithmetic.Linear()(x, weight)
+    return arithmetic.Linear()(x, weight, bias)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:

@@ -135,6 +135,40 @@ class MatMul(Function):
         return ga, gb
 
 
+class Linear(Function):
+    """``y = x W^T + b`` for ``x`` (..., in), ``W`` (out, in), ``b`` (out,): PyTorch's
+    ``linear`` as one op (one node in the graph instead of a transpose, a product and a sum).
+
+    ``gx = gy W``, ``gW = gy^T x`` and ``gb = sum of gy``, the sums over every leading dim
+    of ``x`` (``gy`` and ``x`` seen as (rows, out) and (rows, in)).
+    """
+
+    def forward(self, x, weight, bias=None):
+        needs = self.needs_input_grad
+        self.x = x if needs[1] else None
+        self.weight = weight if needs[0] else None
+        y = matmul(x, weight.T)
+        if bias is None:
+            return y
+        if numpy.result_type(y, bias) == y.dtype:
+            y += bias
+            return y
+        return y + bias
+
+    def backward(self, gy):
+        needs = self.needs_input_grad
+        gx = gW = gb = None
+        if needs[0]:
+            gx = matmul(gy, self.weight)
+        rows = gy.reshape(-1, gy.shape[-1]) if gy.ndim != 2 else gy
+        if needs[1]:
+            x = self.x.reshape(-1, self.x.shape[-1]) if self.x.ndim != 2 else self.x
+            gW = matmul(rows.T, x)
+        if len(needs) > 2 and needs[2]:
+            gb = rows.sum(axis=0)
+        return gx, gW, gb
+
+
 class Cast(Function):
     """``y = x`` converted to ``dtype``; ``gx = gy`` converted back."""
 
