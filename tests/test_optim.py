@@ -582,11 +582,17 @@ def test_numnet_namespaces():
     assert numnet.nn.utils.clip_grad_norm_ is clip_grad_norm_
 
 
-@pytest.mark.parametrize("options", [{"momentum": 0.9, "weight_decay": 0.01},
-                                     {"momentum": 0.9, "nesterov": True},
-                                     {"momentum": 0.5, "dampening": 0.3, "maximize": True},
-                                     {}])
-def test_sgd_in_pieces_on_threads_gives_the_same_bits(options, monkeypatch):
+@pytest.mark.parametrize("name,options", [
+    ("SGD", {"momentum": 0.9, "weight_decay": 0.01}),
+    ("SGD", {"momentum": 0.9, "nesterov": True}),
+    ("SGD", {"momentum": 0.5, "dampening": 0.3, "maximize": True}),
+    ("SGD", {}),
+    ("Adam", {"weight_decay": 0.01, "amsgrad": True}),
+    ("AdamW", {"maximize": True}),
+    ("RMSprop", {"momentum": 0.9, "centered": True, "weight_decay": 0.01}),
+    ("RMSprop", {}),
+])
+def test_updates_in_pieces_on_threads_give_the_same_bits(name, options, monkeypatch):
     """Updates in pieces of 64 numbers on 2 threads equal the one-piece update (and a
     non-contiguous gradient takes the whole-array path)."""
     from numnet import backend
@@ -600,7 +606,7 @@ def test_sgd_in_pieces_on_threads_gives_the_same_bits(options, monkeypatch):
             monkeypatch.setattr(backend, "_PIECE_ELEMENTS", piece)
             numnet.set_num_threads(threads)
             param = numnet.nn.Parameter(numnet.tensor(start.copy()))
-            opt = numnet.optim.SGD([param], lr=0.1, **options)
+            opt = getattr(numnet.optim, name)([param], lr=0.1, **options)
             for grad in grads:
                 param.grad = numnet.tensor(numpy.ascontiguousarray(grad) if contiguous
                                            else grad)

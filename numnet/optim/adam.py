@@ -90,32 +90,37 @@ class Adam(Optimizer):
                         state["max_exp_avg_sq"] = numpy.zeros_like(param)
                 state["step"] += 1
                 step = state["step"]
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    if group["decoupled_weight_decay"]:
-                        param *= 1 - lr * weight_decay
-                    else:
-                        grad = grad + weight_decay * param
-                exp_avg = state["exp_avg"]
-                exp_avg_sq = state["exp_avg_sq"]
-                _lerp_(exp_avg, grad, 1 - beta1)
-                exp_avg_sq *= beta2
-                exp_avg_sq += (1 - beta2) * grad * grad
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
                 step_size = lr / bias_correction1
-                if group["amsgrad"]:
-                    numpy.maximum(state["max_exp_avg_sq"], exp_avg_sq,
-                                  out=state["max_exp_avg_sq"])
-                    denom = numpy.sqrt(state["max_exp_avg_sq"])
-                else:
-                    denom = numpy.sqrt(exp_avg_sq)
-                denom /= bias_correction2_sqrt
-                denom += eps
-                update = step_size * exp_avg
-                update /= denom
-                param -= update
+                amsgrad = group["amsgrad"]
+
+                def update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
+                    if group["maximize"]:
+                        grad = -grad
+                    if weight_decay != 0:
+                        if group["decoupled_weight_decay"]:
+                            param *= 1 - lr * weight_decay
+                        else:
+                            grad = grad + weight_decay * param
+                    _lerp_(exp_avg, grad, 1 - beta1)
+                    exp_avg_sq *= beta2
+                    exp_avg_sq += (1 - beta2) * grad * grad
+                    if max_exp_avg_sq is not None:
+                        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+                        denom = numpy.sqrt(max_exp_avg_sq)
+                    else:
+                        denom = numpy.sqrt(exp_avg_sq)
+                    denom /= bias_correction2_sqrt
+                    denom += eps
+                    change = step_size * exp_avg
+                    change /= denom
+                    param -= change
+
+                buffers = [state["exp_avg"], state["exp_avg_sq"]]
+                if amsgrad:
+                    buffers.append(state["max_exp_avg_sq"])
+                self._in_pieces(update, param, grad, *buffers)
         return loss
 
 

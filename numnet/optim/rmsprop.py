@@ -91,31 +91,40 @@ class RMSprop(Optimizer):
                     if group["centered"]:
                         state["grad_avg"] = numpy.zeros_like(param)
                 state["step"] += 1
-                if group["maximize"]:
-                    grad = -grad
-                if weight_decay != 0:
-                    grad = grad + weight_decay * param
-                square_avg = state["square_avg"]
-                square_avg *= alpha
-                square_avg += (1 - alpha) * grad * grad
-                if group["centered"]:
-                    grad_avg = state["grad_avg"]
-                    _lerp_(grad_avg, grad, 1 - alpha)
-                    avg = square_avg - grad_avg * grad_avg
-                    numpy.sqrt(avg, out=avg)
-                else:
-                    avg = numpy.sqrt(square_avg)
-                avg += eps
+                centered = group["centered"]
+                if momentum > 0 and state.get("momentum_buffer") is None:
+                    # momentum was switched on after the first step (e.g. by OneCycleLR)
+                    state["momentum_buffer"] = numpy.zeros_like(param)
+
+                def update(param, grad, square_avg, *buffers):
+                    if group["maximize"]:
+                        grad = -grad
+                    if weight_decay != 0:
+                        grad = grad + weight_decay * param
+                    square_avg *= alpha
+                    square_avg += (1 - alpha) * grad * grad
+                    if centered:
+                        grad_avg = buffers[0]
+                        _lerp_(grad_avg, grad, 1 - alpha)
+                        avg = square_avg - grad_avg * grad_avg
+                        numpy.sqrt(avg, out=avg)
+                    else:
+                        avg = numpy.sqrt(square_avg)
+                    avg += eps
+                    if momentum > 0:
+                        buf = buffers[-1]
+                        buf *= momentum
+                        buf += grad / avg
+                        param -= lr * buf
+                    else:
+                        change = -lr * grad
+                        change /= avg
+                        param += change
+
+                buffers = [state["square_avg"]]
+                if centered:
+                    buffers.append(state["grad_avg"])
                 if momentum > 0:
-                    buf = state.get("momentum_buffer")
-                    if buf is None:
-                        # momentum was switched on after the first step (e.g. by OneCycleLR)
-                        buf = state["momentum_buffer"] = numpy.zeros_like(param)
-                    buf *= momentum
-                    buf += grad / avg
-                    param -= lr * buf
-                else:
-                    update = -lr * grad
-                    update /= avg
-                    param += update
+                    buffers.append(state["momentum_buffer"])
+                self._in_pieces(update, param, grad, *buffers)
         return loss
