@@ -148,8 +148,9 @@ def single_threaded_blas():
     NOTE: numnet splits large products over its own threads (``parallel_map``); OpenBLAS's
     own worker threads, once woken by a multi-threaded call, keep spinning for a while after
     it and steal the cores numnet's threads need (measured: the CIFAR CNN's step 289 ms
-    against 254 ms with 2 threads). So every product numnet computes runs the BLAS on one
-    thread; NumPy code outside numnet keeps the BLAS's own setting.
+    against 254 ms with 2 threads). So the products in numnet's threads, and the small and
+    large ones of ``matmul``, run the BLAS on one thread; NumPy code outside numnet keeps
+    the BLAS's own setting.
     """
     global _blas_threads
     if _blas_threads is None:
@@ -226,7 +227,7 @@ def ranges(length: int, parts: int) -> list:
     return list(zip(bounds, bounds[1:]))
 
 
-# Elements per piece of an elementwise pass (``map_elements``): 1 MiB of float32, so that
+# Elements per piece of a pass over a large array (``map_batch``): 1 MiB of float32, so that
 # a piece written by one ufunc is still in the core's cache (L2) when the next reads it.
 _PIECE_ELEMENTS = 2 ** 18
 
@@ -249,10 +250,10 @@ def map_batch(fn, length: int, per_item: int = 1) -> None:
 
 
 # NOTE: where numnet's threads beat OpenBLAS's (2 cores, OpenBLAS 0.3.31, float32):
-# - under about 8 million multiply-adds, one thread: a second one gains little, and
+# - under about 4 million multiply-adds, one thread: a second one gains little, and
 #   OpenBLAS's threads, once woken, spin for a while and steal the cores that the next
 #   convolution's chunks need (the CIFAR CNN's step: 289 ms against 254 ms);
-# - from 8 to 128 million (an MLP's layers), OpenBLAS's threads: (784 x 128) @ (128 x 256)
+# - from 4 to 128 million (an MLP's layers), OpenBLAS's threads: (784 x 128) @ (128 x 256)
 #   took 265 us on its 2 threads, 360 us cut in two on numnet's (two GEMMs side by side
 #   slow each other down), 501 us on one thread;
 # - above (the CIFAR CNN's first fully connected layer), numnet's threads: as fast, and

@@ -226,8 +226,8 @@ def test_backward_gradient_is_not_aliased():
     numpy.testing.assert_array_equal(x.grad.numpy(), numpy.full((2, 3), 4.0))
 
 
-@pytest.mark.parametrize("a_shape,b_shape", [((64, 300), (300, 40)), ((3, 48, 50), (50, 30)), ((8, 50), (50, 90)),
-                                             ((2, 1, 40, 60), (3, 60, 20)),
+@pytest.mark.parametrize("a_shape,b_shape", [((64, 300), (300, 40)), ((3, 48, 50), (50, 30)),
+                                             ((8, 50), (50, 90)), ((2, 1, 40, 60), (3, 60, 20)),
                                              ((70, 20), (20,)), ((20,), (20, 5))])
 @pytest.mark.parametrize("dtype", [numpy.float32, numpy.float64])
 def test_matmul_split_over_threads_gives_numpys_bits(a_shape, b_shape, dtype, threads,
