@@ -40,6 +40,8 @@ CASES = [  # x shape, w shape, stride, padding, input-gradient method
     ((5, 2, 11, 10), (6, 2, 5, 5), 1, 2, "auto"),
     ((6, 3, 10, 9), (4, 3, 3, 2), 2, (1, 0), "auto"),
     ((5, 1, 12, 12), (6, 1, 5, 5), 1, 0, "auto"),  # tiny weights: per-sample GEMMs
+    ((5, 2, 8, 9), (3, 2, 3, 2), 1, (1, 0), "col2im"),  # non-square kernels: row col2im
+    ((4, 3, 7, 6), (5, 3, 2, 3), 1, (0, 1), "col2im"),
 ]
 
 
