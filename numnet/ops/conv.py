@@ -26,8 +26,9 @@ How it is fast (no Python loop over samples or pixels anywhere):
   the saved input (as PyTorch saves the input, not its columns: 25x smaller for 5x5
   kernels, and rebuilding a chunk in cache costs less than reading it back from memory);
   ``gx`` either by col2im (``W^T gY``, scattered back by ``F_h F_w`` strided adds, one per
-  kernel offset) or, for stride 1, as the "full" convolution of the padded ``gy`` with the
-  flipped weights, whichever moves less memory (``_full_is_cheaper``); gradients nobody
+  kernel offset; for stride 1 by ``F_h`` adds, the column shifts done inside the GEMM) or,
+  for stride 1, as the "full" convolution of the padded ``gy`` with the flipped weights,
+  whichever moves less memory (``_full_is_cheaper``); gradients nobody
   needs are not computed. Partial ``gW``, ``gb`` of the chunks are added in chunk order.
 - **No fresh pages.** The scratch matrices come from a small per-thread workspace and go
   back to it when done, so the kernel does not fault and zero pages on every call.
@@ -200,7 +201,8 @@ class Conv2d(Function):
         return gx, gW, gb
 
     def _input_grad_col2im(self, gy_mat, gx):
-        """``gX_col = W_mat^T gY`` (one GEMM), then col2im: one strided add per (i, j)."""
+        """``gX_col = W_mat^T gY`` (one GEMM), then col2im: one strided add per (i, j)
+        (stride 1 takes ``_input_grad_col2im_rows``: one add per kernel row)."""
         if self.stride == (1, 1):
             return self._input_grad_col2im_rows(gy_mat, gx)
         x_shape, (k, c, kh, kw), (oh, _), (hq, wq), owc = self.geometry
@@ -354,9 +356,11 @@ _SMALL_GEMM = 10 ** 6
 # cache between the im2col copy and the GEMM, large enough to keep the GEMM efficient.
 _CHUNK_ELEMENTS = 2 ** 20
 
-# NOTE: below this many multiply-adds (a LeNet-5 layer at batch 64 has 7-15 million) the
-# thread hand-off costs more than the second core gives: LeNet-5's step measured 14.1 ms
-# with 2 threads against 12.0 ms with 1; the CIFAR CNN's layers (0.15-1.2 billion) gain.
+# NOTE: below this many multiply-adds the thread hand-off (50-150 us on a 2-core VM) costs
+# more than the second core gives. LeNet-5's layers (7-15 million at batch 64) gain 1.04-
+# 1.34x on 2 threads since numnet's products keep OpenBLAS's threads asleep (with them
+# spinning, its step took 14.1 ms on 2 threads against 12.0 ms on 1); the CIFAR CNN's
+# layers (0.15-1.2 billion) gain 1.6-2.0x.
 _PARALLEL_MIN_MACS = 2 ** 22
 
 
@@ -398,7 +402,10 @@ def _full_is_cheaper(x_shape, w_shape, oh: int, owc: int) -> bool:
     while its columns stay in cache or the full ones are more numerous (LeNet-5's second
     layer, K=16, C=6: 3.7x faster); the full convolution wins when its columns are at most
     as many and col2im's spill out of cache (16 MiB and more: 5x5, K=C=32 on 32x32: 1.5x
-    faster), and whenever they are at most half as many (K=16, C=64: 3x faster).
+    faster), and whenever they are at most half as many (K=16, C=64: 3x faster). These
+    measurements predate col2im's ``F_h``-add form for stride 1 (``_input_grad_col2im_rows``,
+    1.1-1.7x faster on LeNet-5 and CIFAR shapes), which may move the break-even towards
+    col2im.
     """
     if _INPUT_GRAD != "auto":
         return _INPUT_GRAD == "full"

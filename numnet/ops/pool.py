@@ -72,9 +72,9 @@ class _Pool2d(Function):
         return (self.stride == self.kernel and oh * self.kernel[0] == hp
                 and ow * self.kernel[1] == wp)
 
-    def _gradient_windows(self, dtype, zero: bool = True):
-        """A gradient of the padded input (zeros unless ``zero=False``) and its windows."""
-        gxp = (numpy.zeros if zero else numpy.empty)(self.shapes[1], dtype=dtype)
+    def _gradient_windows(self, dtype):
+        """A zero gradient of the padded input and its windows."""
+        gxp = numpy.zeros(self.shapes[1], dtype=dtype)
         out_size = self.y_shape[-2:]
         return gxp, _windows(gxp, self.kernel, self.stride, out_size, writeable=True)
 
