@@ -7,7 +7,6 @@ import numpy
 import pytest
 import torch
 import torch.nn.functional as TF
-from helpers import check_op
 
 import numnet
 import numnet.nn.functional as F
@@ -56,7 +55,7 @@ def gemm_split(request, monkeypatch):
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, bias", CONV_CASES)
 def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_grad_method,
-                              gemm_split):
+                              gemm_split, check_op):
     numnet_fn, torch_fn = _conv_fns(stride, padding, bias)
     specs = (x_shape, w_shape) + (((w_shape[0],),) if bias else ())
     check_op(numnet_fn, torch_fn, *specs)
@@ -67,18 +66,18 @@ def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_gra
     ((4, 16, 9, 9), (4, 16, 3, 3), 1),       # K < C: the full convolution's case
     ((4, 3, 12, 12), (8, 3, 3, 3), 1),
 ])
-def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method, gemm_split):
+def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method, gemm_split, check_op):
     numnet_fn, torch_fn = _conv_fns(1, padding, True)
     check_op(numnet_fn, torch_fn, x_shape, w_shape, (w_shape[0],), gradcheck=False)
 
 
-def test_conv2d_only_some_inputs_need_grad():
+def test_conv2d_only_some_inputs_need_grad(check_op):
     numnet_fn, torch_fn = _conv_fns(1, 1, False)
     check_op(numnet_fn, torch_fn, (2, 3, 5, 6), (2, 3, 3, 3), grad=[True, False])
     check_op(numnet_fn, torch_fn, (2, 3, 5, 6), (2, 3, 3, 3), grad=[False, True])
 
 
-def test_conv2d_unbatched_and_non_contiguous_input():
+def test_conv2d_unbatched_and_non_contiguous_input(check_op):
     check_op(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
              (2, 5, 4), (3, 2, 3, 3))
     check_op(lambda x, w: F.conv2d(x.permute(0, 1, 3, 2), w, stride=2),
@@ -209,13 +208,13 @@ POOLS = [(F.max_pool2d, TF.max_pool2d), (F.avg_pool2d, TF.avg_pool2d)]
 
 @pytest.mark.parametrize("numnet_pool, torch_pool", POOLS, ids=["max", "avg"])
 @pytest.mark.parametrize("x_shape, kernel_size, stride, padding", POOL_CASES)
-def test_pool_matches_torch(numnet_pool, torch_pool, x_shape, kernel_size, stride, padding):
+def test_pool_matches_torch(numnet_pool, torch_pool, x_shape, kernel_size, stride, padding, check_op):
     check_op(lambda x: numnet_pool(x, kernel_size, stride, padding),
              lambda x: torch_pool(x, kernel_size, stride, padding), x_shape)
 
 
 @pytest.mark.parametrize("kernel_size, stride, padding", [(2, None, 0), (3, 1, 1), (3, 2, 0)])
-def test_max_pool2d_ties_go_to_the_first_maximum(kernel_size, stride, padding):
+def test_max_pool2d_ties_go_to_the_first_maximum(kernel_size, stride, padding, check_op):
     # small integers (and the zeros ReLU makes) tie often; finite differences are undefined
     # at ties, so only the comparison with torch applies
     values = numpy.random.default_rng(2).integers(0, 2, (2, 3, 7, 7)).astype(numpy.float64)
@@ -228,7 +227,7 @@ def test_max_pool2d_ties_go_to_the_first_maximum(kernel_size, stride, padding):
              gradcheck=False)
 
 
-def test_max_pool2d_propagates_nan():
+def test_max_pool2d_propagates_nan(check_op):
     x = numpy.random.default_rng(3).standard_normal((1, 1, 4, 4))
     x[0, 0, 1, 2] = numpy.nan
     check_op(lambda t: F.max_pool2d(t, 2), lambda t: TF.max_pool2d(t, 2), x, gradcheck=False)

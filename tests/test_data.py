@@ -15,9 +15,17 @@ import numpy
 import pytest
 
 import numnet
-from numnet.data import (DataLoader, Dataset, DatasetError, Subset, TensorDataset,
-                         random_split, transforms)
-from numnet.data import cifar, idx
+from numnet.data import (
+    DataLoader,
+    Dataset,
+    DatasetError,
+    Subset,
+    TensorDataset,
+    cifar,
+    idx,
+    random_split,
+    transforms,
+)
 
 # ---------------------------------------------------------------------- IDX helpers
 

@@ -11,7 +11,6 @@ import numnet.nn.functional as F
 from numnet import nn
 from numnet.nn import containers
 from numnet.ops import conv
-from tests.helpers import check_op
 
 CASES = [  # x shape, w shape, stride, padding, pool
     ((3, 2, 8, 8), (4, 2, 3, 3), 1, 1, None),
@@ -31,13 +30,13 @@ def _torch_conv_relu(stride, padding, pool):
 
 
 @pytest.mark.parametrize("x_shape,w_shape,stride,padding,pool", CASES)
-def test_conv2d_relu_matches_torch(x_shape, w_shape, stride, padding, pool):
+def test_conv2d_relu_matches_torch(x_shape, w_shape, stride, padding, pool, check_op):
     check_op(lambda x, w, b: F.conv2d_relu(x, w, b, stride, padding, pool),
              _torch_conv_relu(stride, padding, pool), x_shape, w_shape, w_shape[:1])
 
 
 @pytest.mark.parametrize("method", ["col2im", "full"])
-def test_conv2d_relu_pool_ties_and_zeros_match_torch(method, monkeypatch):
+def test_conv2d_relu_pool_ties_and_zeros_match_torch(method, monkeypatch, check_op):
     """A bias of -10 makes most outputs 0 after the ReLU: windows full of ties, whose
     gradient goes to the first element (and then stops at the ReLU)."""
     monkeypatch.setattr(conv, "_INPUT_GRAD", method)

@@ -17,8 +17,18 @@ import pytest
 import torch
 from PIL import Image
 
-from numnet.lecture import (EXPERIMENTS, activations, cnn_inside, conv_size, relu_vs_tanh,
-                            rnn, softmax, toy_backprop, weight_init, worked_example)
+from numnet.lecture import (
+    EXPERIMENTS,
+    activations,
+    cnn_inside,
+    conv_size,
+    relu_vs_tanh,
+    rnn,
+    softmax,
+    toy_backprop,
+    weight_init,
+    worked_example,
+)
 from numnet.lecture._common import check_printed, matches_printed
 
 ROOT = Path(__file__).resolve().parents[1]

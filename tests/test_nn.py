@@ -11,7 +11,6 @@ import numpy
 import pytest
 import torch
 import torch.nn.functional as TF
-from helpers import check_op
 
 import numnet
 import numnet.nn.functional as F
@@ -237,7 +236,7 @@ def test_batchnorm_errors_name_layer():
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (4, 3, 2), (2, 3, 2, 3)])
-def test_functional_batch_norm_op(shape):
+def test_functional_batch_norm_op(shape, check_op):
     check_op(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True, eps=1e-3),
              lambda x, w, b: TF.batch_norm(x, None, None, w, b, training=True, eps=1e-3),
              shape, (3,), (3,))

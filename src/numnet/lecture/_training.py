@@ -13,8 +13,7 @@ import numpy
 
 import numnet
 from numnet import models, optim
-from numnet.data import DataLoader, TensorDataset, available, canonical_name, get_info
-from numnet.data import load_arrays
+from numnet.data import DataLoader, TensorDataset, available, canonical_name, get_info, load_arrays
 from numnet.train import Trainer
 
 

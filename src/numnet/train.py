@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy
 
 import numnet
-from numnet import checkpoint, random as nn_random
+from numnet import checkpoint
+from numnet import random as nn_random
 from numnet.autograd import no_grad
 from numnet.io import atomic_write_text
 from numnet.nn import functional as F

@@ -44,8 +44,7 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import parallel_map
-from numnet.ops._grid import (_check_input, _output_size, _pad_into, _pair, _windows,
-                              _workspace)
+from numnet.ops._grid import _check_input, _output_size, _pad_into, _pair, _windows, _workspace
 from numnet.ops.pool import _index_dtype, _max_pool_chunk, _max_pool_grad_chunk
 
 

@@ -13,11 +13,19 @@ from numnet.data.dataset import Dataset, Subset, TensorDataset, random_split
 from numnet.data.digits import load_digits
 from numnet.data.errors import DatasetError
 from numnet.data.idx import read_idx
-from numnet.data.registry import (DATASETS, DatasetInfo, available, canonical_name,
-                                  dataset_names, get_dataset, get_info, load_arrays,
-                                  load_dataset, locate)
-from numnet.data.transforms import (Compose, Normalize, RandomCrop, RandomHorizontalFlip,
-                                    ToFloat)
+from numnet.data.registry import (
+                                  DATASETS,
+                                  DatasetInfo,
+                                  available,
+                                  canonical_name,
+                                  dataset_names,
+                                  get_dataset,
+                                  get_info,
+                                  load_arrays,
+                                  load_dataset,
+                                  locate,
+)
+from numnet.data.transforms import Compose, Normalize, RandomCrop, RandomHorizontalFlip, ToFloat
 
 __all__ = ["DATASETS", "Compose", "DataLoader", "Dataset", "DatasetError", "DatasetInfo",
            "Normalize", "RandomCrop", "RandomHorizontalFlip", "RestrictedUnpickler", "Subset",

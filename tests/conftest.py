@@ -1,8 +1,10 @@
-"""The one helper every op test goes through: numnet against PyTorch, and gradcheck."""
+"""Shared test fixtures: ``check_op``, the one helper every op test goes through (numnet
+against PyTorch, and gradcheck)."""
 
 from __future__ import annotations
 
 import numpy
+import pytest
 import torch
 
 import numnet
@@ -19,7 +21,7 @@ def _as_tuple(out):
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
-def check_op(numnet_fn, torch_fn, *specs, grad=None, atol=1e-8, rtol=1e-6,
+def run_check_op(numnet_fn, torch_fn, *specs, grad=None, atol=1e-8, rtol=1e-6,
              atol32=1e-4, rtol32=1e-4, seed=0, gradcheck=True, eps=1e-6,
              gradcheck_atol=1e-5, gradcheck_rtol=1e-4, float32=True):
     """Run an op in numnet and torch on the same float64 data and compare everything.
@@ -83,3 +85,9 @@ def _compare(numnet_fn, torch_fn, arrays, grad, rng, dtype, atol, rtol):
         assert got.dtype == dtype, f"gradient {i} dtype {got.dtype}, expected {dtype}"
         numpy.testing.assert_allclose(got, expected, rtol=rtol, atol=atol,
                                       err_msg=f"gradient of input {i} differs from torch")
+
+
+@pytest.fixture(name="check_op")
+def check_op_fixture():
+    """``run_check_op``: compare an op with PyTorch (forward, gradients) and gradcheck it."""
+    return run_check_op

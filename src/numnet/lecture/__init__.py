@@ -13,8 +13,17 @@ Example:
     Softmax vs sigmoid, label cat (*)
 """
 
-from numnet.lecture import (activations, cnn_inside, conv_size, relu_vs_tanh, rnn, softmax,
-                            toy_backprop, weight_init, worked_example)
+from numnet.lecture import (
+    activations,
+    cnn_inside,
+    conv_size,
+    relu_vs_tanh,
+    rnn,
+    softmax,
+    toy_backprop,
+    weight_init,
+    worked_example,
+)
 from numnet.lecture._common import LectureRun, Slip
 
 EXPERIMENTS = {

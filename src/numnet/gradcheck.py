@@ -7,8 +7,6 @@ import numpy
 from numnet.tensor import Tensor
 
 
-
-
 def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               seed: int = 0) -> bool:
     """Check ``fn``'s gradients against central differences in float64.

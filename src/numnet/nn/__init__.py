@@ -1,0 +1,23 @@
+"""Neural-network building blocks: ``numnet.nn.functional`` (as ``F``), modules, init."""
+
+from numnet.nn import (
+                                   functional,  # noqa: F401
+                                   init,  # noqa: F401
+                                   utils,  # noqa: F401
+)
+from numnet.nn.activations import LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
+from numnet.nn.containers import ModuleDict, ModuleList, Sequential  # noqa: F401
+from numnet.nn.layers import (  # noqa: F401
+                                   AvgPool2d,
+                                   BatchNorm1d,
+                                   BatchNorm2d,
+                                   Conv2d,
+                                   Dropout,
+                                   Flatten,
+                                   Identity,
+                                   Linear,
+                                   MaxPool2d,
+)
+from numnet.nn.module import Module  # noqa: F401
+from numnet.nn.parameter import Parameter  # noqa: F401
+from numnet.nn.recurrent import RNN  # noqa: F401
