@@ -79,8 +79,10 @@ class Adam(Optimizer):
         for group in self.param_groups:
             lr = float(group["lr"])
             beta1, beta2 = (float(b) for b in group["betas"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
+            hyper = {"lr": lr, "beta1": beta1, "beta2": beta2, "eps": float(group["eps"]),
+                     "weight_decay": float(group["weight_decay"]),
+                     "decoupled": group["decoupled_weight_decay"],
+                     "maximize": group["maximize"]}
             for param, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
@@ -92,35 +94,12 @@ class Adam(Optimizer):
                 step = state["step"]
                 bias_correction1 = 1 - beta1 ** step
                 bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
-                step_size = lr / bias_correction1
-                amsgrad = group["amsgrad"]
-
-                def update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None):
-                    if group["maximize"]:
-                        grad = -grad
-                    if weight_decay != 0:
-                        if group["decoupled_weight_decay"]:
-                            param *= 1 - lr * weight_decay
-                        else:
-                            grad = grad + weight_decay * param
-                    _lerp_(exp_avg, grad, 1 - beta1)
-                    exp_avg_sq *= beta2
-                    exp_avg_sq += (1 - beta2) * grad * grad
-                    if max_exp_avg_sq is not None:
-                        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-                        denom = numpy.sqrt(max_exp_avg_sq)
-                    else:
-                        denom = numpy.sqrt(exp_avg_sq)
-                    denom /= bias_correction2_sqrt
-                    denom += eps
-                    change = step_size * exp_avg
-                    change /= denom
-                    param -= change
-
                 buffers = [state["exp_avg"], state["exp_avg_sq"]]
-                if amsgrad:
+                if group["amsgrad"]:
                     buffers.append(state["max_exp_avg_sq"])
-                self._in_pieces(update, param, grad, *buffers)
+                self._in_pieces(_adam_update, param, grad, *buffers,
+                                step_size=lr / bias_correction1,
+                                bias_correction2_sqrt=bias_correction2_sqrt, **hyper)
         return loss
 
 
@@ -153,3 +132,29 @@ class AdamW(Adam):
         super().load_state_dict(state_dict)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True
+
+
+def _adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, lr, beta1, beta2,
+                 eps, weight_decay, decoupled, maximize, step_size,
+                 bias_correction2_sqrt) -> None:
+    """One Adam/AdamW step on (a piece of) one parameter, in place (formulas in ``Adam``)."""
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1 - lr * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    _lerp_(exp_avg, grad, 1 - beta1)
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    if max_exp_avg_sq is not None:
+        numpy.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        denom = numpy.sqrt(max_exp_avg_sq)
+    else:
+        denom = numpy.sqrt(exp_avg_sq)
+    denom /= bias_correction2_sqrt
+    denom += eps
+    change = step_size * exp_avg
+    change /= denom
+    param -= change

@@ -206,20 +206,24 @@ class Optimizer:
                 yield p.data, p.grad.data, self.state[p]
 
     @staticmethod
-    def _in_pieces(update, *arrays) -> None:
-        """``update(*arrays)`` on cache-sized pieces of the flattened arrays, spread over
-        numnet's threads (``backend.map_batch``); on the whole arrays when one of them is
-        not contiguous. An elementwise update gives the same bits either way, and reads
+    def _in_pieces(update, *arrays, **hyper) -> None:
+        """``update(*arrays, **hyper)`` on cache-sized pieces of the flattened arrays, spread
+        over numnet's threads (``backend.map_batch``); on the whole arrays when one of them
+        is not contiguous. An elementwise update gives the same bits either way, and reads
         each number from memory once instead of once per operation.
         """
         size = arrays[0].size
         if size <= backend._PIECE_ELEMENTS:
-            update(*arrays)
+            update(*arrays, **hyper)
         elif all(a.size == size and a.flags.c_contiguous for a in arrays):
             flat = [a.reshape(-1) for a in arrays]
-            backend.map_batch(lambda start, stop: update(*(f[start:stop] for f in flat)), size)
+
+            def update_piece(start, stop):
+                update(*(f[start:stop] for f in flat), **hyper)
+
+            backend.map_batch(update_piece, size)
         else:
-            update(*arrays)
+            update(*arrays, **hyper)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:

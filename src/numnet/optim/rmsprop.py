@@ -77,54 +77,59 @@ class RMSprop(Optimizer):
         """
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            alpha = float(group["alpha"])
-            eps = float(group["eps"])
-            weight_decay = float(group["weight_decay"])
             momentum = float(group["momentum"])
+            centered = group["centered"]
+            hyper = {"lr": float(group["lr"]), "alpha": float(group["alpha"]),
+                     "eps": float(group["eps"]), "weight_decay": float(group["weight_decay"]),
+                     "momentum": momentum, "centered": centered,
+                     "maximize": group["maximize"]}
             for param, grad, state in self._params_with_grad(group):
                 if not state:
                     state["step"] = 0
                     state["square_avg"] = numpy.zeros_like(param)
                     if momentum > 0:
                         state["momentum_buffer"] = numpy.zeros_like(param)
-                    if group["centered"]:
+                    if centered:
                         state["grad_avg"] = numpy.zeros_like(param)
                 state["step"] += 1
-                centered = group["centered"]
                 if momentum > 0 and state.get("momentum_buffer") is None:
                     # momentum was switched on after the first step (e.g. by OneCycleLR)
                     state["momentum_buffer"] = numpy.zeros_like(param)
-
-                def update(param, grad, square_avg, *buffers):
-                    if group["maximize"]:
-                        grad = -grad
-                    if weight_decay != 0:
-                        grad = grad + weight_decay * param
-                    square_avg *= alpha
-                    square_avg += (1 - alpha) * grad * grad
-                    if centered:
-                        grad_avg = buffers[0]
-                        _lerp_(grad_avg, grad, 1 - alpha)
-                        avg = square_avg - grad_avg * grad_avg
-                        numpy.sqrt(avg, out=avg)
-                    else:
-                        avg = numpy.sqrt(square_avg)
-                    avg += eps
-                    if momentum > 0:
-                        buf = buffers[-1]
-                        buf *= momentum
-                        buf += grad / avg
-                        param -= lr * buf
-                    else:
-                        change = -lr * grad
-                        change /= avg
-                        param += change
-
                 buffers = [state["square_avg"]]
                 if centered:
                     buffers.append(state["grad_avg"])
                 if momentum > 0:
                     buffers.append(state["momentum_buffer"])
-                self._in_pieces(update, param, grad, *buffers)
+                self._in_pieces(_rmsprop_update, param, grad, *buffers, **hyper)
         return loss
+
+
+def _rmsprop_update(param, grad, square_avg, *buffers, lr, alpha, eps, weight_decay, momentum,
+                    centered, maximize) -> None:
+    """One RMSprop step on (a piece of) one parameter, in place (formulas in ``RMSprop``).
+
+    ``buffers`` holds ``grad_avg`` when centered, then ``momentum_buffer`` when momentum > 0.
+    """
+    if maximize:
+        grad = -grad
+    if weight_decay != 0:
+        grad = grad + weight_decay * param
+    square_avg *= alpha
+    square_avg += (1 - alpha) * grad * grad
+    if centered:
+        grad_avg = buffers[0]
+        _lerp_(grad_avg, grad, 1 - alpha)
+        avg = square_avg - grad_avg * grad_avg
+        numpy.sqrt(avg, out=avg)
+    else:
+        avg = numpy.sqrt(square_avg)
+    avg += eps
+    if momentum > 0:
+        buf = buffers[-1]
+        buf *= momentum
+        buf += grad / avg
+        param -= lr * buf
+    else:
+        change = -lr * grad
+        change /= avg
+        param += change

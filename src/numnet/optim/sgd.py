@@ -73,29 +73,31 @@ class SGD(Optimizer):
         """
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr = float(group["lr"])
-            momentum = float(group["momentum"])
-            dampening = float(group["dampening"])
-            weight_decay = float(group["weight_decay"])
-            maximize, nesterov = group["maximize"], group["nesterov"]
+            hyper = {"lr": float(group["lr"]), "momentum": float(group["momentum"]),
+                     "dampening": float(group["dampening"]),
+                     "weight_decay": float(group["weight_decay"]),
+                     "nesterov": group["nesterov"], "maximize": group["maximize"]}
             for param, grad, state in self._params_with_grad(group):
-                buf = state.get("momentum_buffer") if momentum != 0 else None
-                first = momentum != 0 and buf is None
+                buf = state.get("momentum_buffer") if hyper["momentum"] != 0 else None
+                first = hyper["momentum"] != 0 and buf is None
                 if first:
                     buf = state["momentum_buffer"] = numpy.empty(param.shape, param.dtype)
-
-                def update(param, grad, buf=None, first=first):
-                    d_p = -grad if maximize else grad
-                    if weight_decay != 0:
-                        d_p = d_p + weight_decay * param
-                    if momentum != 0:
-                        if first:
-                            buf[...] = d_p
-                        else:
-                            buf *= momentum
-                            buf += d_p if dampening == 0 else (1 - dampening) * d_p
-                        d_p = d_p + momentum * buf if nesterov else buf
-                    param -= lr * d_p
-
-                self._in_pieces(update, param, grad, *(() if buf is None else (buf,)))
+                buffers = () if buf is None else (buf,)
+                self._in_pieces(_sgd_update, param, grad, *buffers, first=first, **hyper)
         return loss
+
+
+def _sgd_update(param, grad, buf=None, *, first, lr, momentum, dampening, weight_decay,
+                nesterov, maximize) -> None:
+    """One SGD step on (a piece of) one parameter, in place (formulas in ``SGD``)."""
+    d_p = -grad if maximize else grad
+    if weight_decay != 0:
+        d_p = d_p + weight_decay * param
+    if momentum != 0:
+        if first:
+            buf[...] = d_p
+        else:
+            buf *= momentum
+            buf += d_p if dampening == 0 else (1 - dampening) * d_p
+        d_p = d_p + momentum * buf if nesterov else buf
+    param -= lr * d_p
