@@ -19,6 +19,8 @@ from PIL import Image
 
 from numnet.lecture import (
     EXPERIMENTS,
+    _worked_example_errata,
+    _worked_example_trace,
     activations,
     cnn_inside,
     conv_size,
@@ -127,7 +129,7 @@ def worked():
 
 def test_worked_example_forward_values(worked):
     slide = worked.slide.forward_values()
-    for name, printed in worked_example.SLIDE["forward"].items():
+    for name, printed in _worked_example_errata.SLIDE["forward"].items():
         assert printed_ok(slide[name], printed), name
         assert slide[name] == pytest.approx(FORWARD_EXACT_SLIDE[name], abs=1e-6)
     consistent = worked.consistent.forward_values()
@@ -135,19 +137,19 @@ def test_worked_example_forward_values(worked):
         assert consistent[name] == pytest.approx(value, abs=1e-6)
     assert worked.slide_wiring == "slide"
     assert len(worked.forward_matches["slide"]) == 9
-    assert sorted(set(worked_example.SLIDE["forward"]) - set(worked.forward_matches[
+    assert sorted(set(_worked_example_errata.SLIDE["forward"]) - set(worked.forward_matches[
         "consistent"])) == ["a1(2)", "a2(2)", "y1", "y2"]
 
 
 def test_worked_example_backward_factors(worked):
     p = worked.slide
-    out = worked_example.SLIDE["output"]
+    out = _worked_example_errata.SLIDE["output"]
     assert printed_ok(p.dE_dy[0], out["dE/dy1"])
     assert printed_ok(p.dy_da2[0], out["dy1/da1(2)"])
     assert printed_ok(p.h[1], out["da1(2)/dw"])
     assert p.grads["W2"][0, 0] == pytest.approx(0.0728086, abs=1e-6)  # exact, slide 0.0727
     assert 0.40 - 0.5 * p.grads["W2"][0, 0] == pytest.approx(0.3635957, abs=1e-6)
-    hid = worked_example.SLIDE["hidden"]
+    hid = _worked_example_errata.SLIDE["hidden"]
     parts = p.dE_da2 * numpy.array([0.40, 0.45])
     assert parts[0] == pytest.approx(0.0503987, abs=1e-6)
     assert printed_ok(parts[1], hid["part2"])
@@ -196,7 +198,7 @@ def _torch_step(order):
 
 
 def test_worked_example_all_twelve_parameters_against_torch(worked):
-    names = worked_example.parameter_names()
+    names = _worked_example_trace.parameter_names()
     assert len(names) == 12
     for p in (worked.consistent, worked.slide):
         expected = _torch_step(p.order)
@@ -217,7 +219,7 @@ def test_worked_example_trace_is_laid_out_like_the_slides(worked):
     assert "= 0.15 - 0.5 x 0.00075 = 0.149625" in text
     assert "= 0.56893 x 0.22146 x 0.57786 = 0.072809" in text
     assert text.count("[wiring]") == 2 and text.count("[rounding]") == 6
-    for name, _, _ in worked_example.parameter_names():
+    for name, _, _ in _worked_example_trace.parameter_names():
         assert re.search(rf"^{re.escape(name)}\s", text, re.M), name
 
 
