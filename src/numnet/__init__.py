@@ -38,7 +38,7 @@ from numnet import (
                             optim,  # noqa: E402
                             viz,  # noqa: E402
 )
-from numnet.checkpoint import load, save  # noqa: E402
+from numnet.serialization import load, save  # noqa: E402
 from numnet.gradcheck import gradcheck  # noqa: E402
 from numnet.nn.functional import (  # noqa: E402,A004
                             abs,

@@ -7,27 +7,13 @@ function; this module only collects them, parses, and turns expected errors into
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib
 import pkgutil
 import sys
 
 import numnet
 from numnet import commands
-
-
-class CommandError(Exception):
-    """An error the user can act on: printed as one line, exit status 2."""
-
-
-@contextlib.contextmanager
-def user_errors(*kinds):
-    """Re-raise exceptions of ``kinds`` (bad data, bad checkpoint, ...) as a one-line
-    ``CommandError``: what the user can act on, without a traceback."""
-    try:
-        yield
-    except kinds as error:
-        raise CommandError(str(error)) from None
+from numnet.commands._errors import CommandError
 
 
 class _Parser(argparse.ArgumentParser):

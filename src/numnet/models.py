@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import collections
+import inspect
 
 from numnet.nn.activations import get_activation
 from numnet.nn.containers import Sequential
@@ -211,7 +212,7 @@ def build_model(config: dict):
         raise ValueError(f"unknown model {name!r}; known: {', '.join(MODELS)}")
     arguments = {k: v for k, v in config.items() if k != "name"}
     builder = MODELS[name]
-    accepted = builder.__code__.co_varnames[:builder.__code__.co_argcount]
+    accepted = list(inspect.signature(builder).parameters)
     unknown = [k for k in arguments if k not in accepted]
     if unknown:
         raise ValueError(f"model {name!r} does not take {', '.join(map(repr, unknown))}; it "

@@ -6,7 +6,8 @@ evaluates on the validation data after every epoch, and, when given a run folder
 there after every epoch: ``history.json`` / ``history.csv``, ``last.npz`` (a resumable
 checkpoint) and ``best.npz`` (the best model so far by the monitored metric); at the end
 ``model.npz``: the trained model (the final weights, or the best ones when early stopping
-ended the run).
+ended the run). ``Trainer.test`` then evaluates it on the test data and records the result
+in ``history.json``.
 
 Determinism: with the same seed, the same data and the same settings, two runs produce
 bit-identical losses and weights; resuming from any epoch's checkpoint gives the same final
@@ -38,10 +39,9 @@ from pathlib import Path
 import numpy
 
 import numnet
-from numnet import checkpoint
 from numnet import random as nn_random
+from numnet import serialization
 from numnet.autograd import no_grad
-from numnet.io import atomic_write_text
 from numnet.nn import functional as F
 from numnet.tensor import Tensor
 
@@ -123,6 +123,8 @@ class Trainer:
         self.best_epoch = None
         self.epochs_without_improvement = 0
         self.stop_reason = None
+        self.test_result = None
+        self.wall_seconds = None
         self._step_in_epoch = 0
         self._best_weights = None
 
@@ -179,6 +181,29 @@ class Trainer:
         result.update(metrics_from_confusion(confusion))
         return result
 
+    def test(self, loader, started: float | None = None) -> dict:
+        """Evaluate on the test data after ``fit`` and record the result.
+
+        The record (``evaluate``'s loss, accuracy, per-class accuracy and confusion matrix,
+        with the epochs trained and the ``stop_reason``) is kept as ``test_result`` and,
+        with a run folder, written into ``history.json`` as its ``test`` entry; given
+        ``started`` (a ``time.perf_counter()`` reading at the start of the run), the seconds
+        since then go there too as ``wall_seconds`` (kept as ``self.wall_seconds``).
+
+        Returns:
+            The record.
+        """
+        result = self.evaluate(loader)
+        self.test_result = {"loss": result["loss"], "accuracy": result["accuracy"],
+                            "per_class_accuracy": result["per_class_accuracy"],
+                            "confusion": result["confusion"], "epochs": len(self.history),
+                            "stop_reason": self.stop_reason}
+        if started is not None:
+            self.wall_seconds = time.perf_counter() - started
+        if self.run_dir is not None:
+            self._write_history_json()
+        return self.test_result
+
     # ------------------------------------------------------------------ the loop
     def fit(self, train_loader, val_loader=None, epochs: int = 10) -> list[dict]:
         """Train until ``epochs`` epochs are done in total (resumed runs count theirs).
@@ -197,6 +222,8 @@ class Trainer:
             if self.epoch == 0:
                 self.save_checkpoint(self.run_dir / "last.npz")
         self.stop_reason = None
+        self.test_result = None
+        self.wall_seconds = None
         try:
             while self.epoch < epochs and self.stop_reason is None:
                 record = self._run_epoch(train_loader, val_loader, epochs)
@@ -223,7 +250,7 @@ class Trainer:
     def _restore_best(self) -> None:
         best = self._best_weights
         if best is None and self.run_dir is not None and (self.run_dir / "best.npz").exists():
-            best = checkpoint.load(self.run_dir / "best.npz")["model"]
+            best = serialization.load(self.run_dir / "best.npz")["model"]
         if best is not None:
             self.model.load_state_dict(best)
 
@@ -297,16 +324,23 @@ class Trainer:
                     print(self.stop_reason, file=sys.stderr)
 
     def _write_history(self) -> None:
-        atomic_write_text(self.run_dir / "history.json",
-                          json.dumps({"history": self.history, "best_epoch": self.best_epoch,
-                                      "monitor": self.monitor, "best": self.best},
-                                     indent=2) + "\n")
+        self._write_history_json()
         buffer = _io.StringIO()
         writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, lineterminator="\n")
         writer.writeheader()
         for row in self.history:
             writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in HISTORY_FIELDS})
-        atomic_write_text(self.run_dir / "history.csv", buffer.getvalue())
+        serialization.atomic_write_text(self.run_dir / "history.csv", buffer.getvalue())
+
+    def _write_history_json(self) -> None:
+        record = {"history": self.history, "best_epoch": self.best_epoch,
+                  "monitor": self.monitor, "best": self.best}
+        if self.test_result is not None:
+            record["test"] = self.test_result
+        if self.wall_seconds is not None:
+            record["wall_seconds"] = self.wall_seconds
+        serialization.atomic_write_text(self.run_dir / "history.json",
+                                        json.dumps(record, indent=2) + "\n")
 
     # ------------------------------------------------------------------ checkpoints
     def state(self) -> dict:
@@ -332,7 +366,7 @@ class Trainer:
 
     def save_checkpoint(self, path) -> None:
         """Write the resumable state atomically to ``path`` (.npz of arrays + JSON)."""
-        checkpoint.save(self.state(), path)
+        serialization.save(self.state(), path)
 
     def load_state(self, state: dict, train_loader=None, restore_scheduler: bool = True) -> None:
         """Restore a state produced by ``state()`` (e.g. from ``numnet.load``).
@@ -364,7 +398,7 @@ class Trainer:
 
     def resume(self, path, train_loader=None) -> None:
         """Load ``path`` (a checkpoint written by ``save_checkpoint``) to continue training."""
-        self.load_state(checkpoint.load(path), train_loader)
+        self.load_state(serialization.load(path), train_loader)
 
 
 def _first_nonfinite_layer(model, inputs: Tensor) -> str:

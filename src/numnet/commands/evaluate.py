@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from numnet import data, runs
-from numnet.cli import CommandError, user_errors
+from numnet import data
+from numnet.commands._errors import CommandError, user_errors
+from numnet.commands._runs import Settings, input_transform, load_model
 from numnet.train import Trainer
 
 
@@ -24,10 +25,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     with user_errors(OSError, ValueError):
-        model, state = runs.load_model(args.checkpoint)
-    settings = state["config"]["settings"]
-    name = args.dataset or settings["dataset"]
-    data_dir = args.data_dir if args.data_dir is not None else settings.get("data_dir")
+        model, state = load_model(args.checkpoint)
+        settings = Settings.from_dict(state["config"]["settings"])
+    name = args.dataset or settings.dataset
+    data_dir = args.data_dir if args.data_dir is not None else settings.data_dir
     with user_errors(ValueError, KeyError):  # DatasetError is a ValueError too
         info = data.get_info(name)
         dataset = data.load_dataset(name, data_dir, split=args.split)
@@ -35,7 +36,7 @@ def run(args) -> int:
     if tuple(info.input_shape) != expected:
         raise CommandError(f"the model takes inputs of shape {expected}, but {name} has "
                            f"{tuple(info.input_shape)}")
-    loader = data.DataLoader(dataset, batch_size=256, transform=runs.input_transform(info))
+    loader = data.DataLoader(dataset, batch_size=256, transform=input_transform(info))
     trainer = Trainer(model, optimizer=None, num_classes=info.num_classes, progress=False)
     result = trainer.evaluate(loader)
     if args.json:

@@ -16,7 +16,7 @@ import numpy
 
 import numnet
 from numnet import models, viz
-from numnet.cli import CommandError, user_errors
+from numnet.commands._errors import CommandError, user_errors
 from numnet.nn import functional as F
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import sys
 
-from numnet.cli import CommandError, user_errors
+from numnet.commands._errors import CommandError, user_errors
 
 OPTIONS = (
     ("--init", "init", str, "weight-init: initialization scheme (e.g. normal, normal_0.01, "
@@ -60,6 +60,8 @@ def _takers(experiments, dest: str) -> list:
 
 
 def run(args) -> int:
+    # imported here: ``numnet.cli`` imports every command at start-up, and the experiments
+    # would add about 35 ms to each ``numnet`` call (there is no cycle to avoid)
     from numnet import lecture
     experiments = lecture.EXPERIMENTS
     if args.name == "list":

@@ -6,8 +6,8 @@ import numpy
 
 import numnet
 import numnet.nn.functional as F
-from numnet import runs
-from numnet.cli import CommandError, user_errors
+from numnet.commands._errors import CommandError, user_errors
+from numnet.commands._runs import load_model
 from numnet.data import transforms
 
 
@@ -27,7 +27,7 @@ def register(subparsers) -> None:
 
 def load_image(path, input_shape, invert: str = "auto") -> numpy.ndarray:
     """One image file as a float32 (C, H, W) array in [0, 1], resized to ``input_shape``."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError  # here: only predict needs Pillow
 
     channels, height, width = input_shape
     try:
@@ -50,7 +50,7 @@ def run(args) -> int:
     if args.top < 1:
         raise CommandError("--top must be at least 1")
     with user_errors(OSError, ValueError):
-        model, state = runs.load_model(args.checkpoint)
+        model, state = load_model(args.checkpoint)
     info = state["config"]["dataset"]
     shape = tuple(info["input_shape"])
     batch = numpy.stack([load_image(path, shape, args.invert) for path in args.images])

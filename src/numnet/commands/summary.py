@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from numnet import data, models, runs
-from numnet.cli import user_errors
+from numnet import data, models
+from numnet.commands._errors import user_errors
+from numnet.commands._runs import Settings, model_config
 
 
 def register(subparsers) -> None:
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     with user_errors(KeyError, ValueError):
         info = data.get_info(args.dataset)
-        settings = dict(runs.default_settings(), model=args.model, activation=args.activation)
-        model = models.build_model(runs.model_config(settings, info))
+        settings = Settings(model=args.model, activation=args.activation)
+        model = models.build_model(model_config(settings, info))
     model.summary(info.input_shape)
     return 0

@@ -62,8 +62,8 @@ from pathlib import Path
 
 import numpy
 
-from numnet.io import atomic_write_text
 from numnet.nn.parameter import Parameter
+from numnet.serialization import atomic_write_text
 from numnet.tensor import Tensor
 
 SMALL = 6  # tensors with at most this many elements show their values, not statistics

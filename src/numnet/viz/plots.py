@@ -20,11 +20,11 @@ def pyplot():
 
 
 def save_figure(fig, path, tight: bool = True, dpi: int = 100) -> Path:
-    """Save ``fig`` as PNG atomically (``numnet.io.atomic_write``) and close it.
+    """Save ``fig`` as PNG atomically (``numnet.serialization.atomic_write``) and close it.
 
     ``tight=False`` keeps the figure's own size: exactly ``dpi * figsize`` pixels.
     """
-    from numnet.io import atomic_write
+    from numnet.serialization import atomic_write
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

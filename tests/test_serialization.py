@@ -1,4 +1,4 @@
-"""numnet.io: checkpoints as .npz + JSON metadata (no pickle), and atomic writes."""
+"""numnet.serialization: checkpoints as .npz + JSON metadata (no pickle), and atomic writes."""
 
 import json
 import os
@@ -14,7 +14,7 @@ import numpy
 import pytest
 
 import numnet
-from numnet import io as nio
+from numnet import serialization
 
 
 def _leftovers(folder):
@@ -40,8 +40,8 @@ def test_round_trip_keeps_arrays_dtypes_order_and_metadata(tmp_path):
                 "rng": numnet.Generator(5).get_state(), "note": "Überprüft ✓",
                 "history": [{"loss": 0.5, "acc": None}]}
     path = tmp_path / "model.npz"
-    nio.save(path, arrays, metadata)
-    loaded, meta = nio.load(path)
+    serialization.save_npz(arrays, path, metadata)
+    loaded, meta = serialization.load_npz(path)
     assert list(loaded) == list(arrays)
     for name, value in arrays.items():
         expected = numpy.asarray(value)
@@ -59,10 +59,11 @@ def test_round_trip_keeps_arrays_dtypes_order_and_metadata(tmp_path):
 
 def test_compressed_round_trip_and_overwrite(tmp_path):
     path = tmp_path / "ckpt.npz"
-    nio.save(path, {"w": numpy.zeros((100, 100), numpy.float32)}, {"v": 1}, compress=True)
+    serialization.save_npz({"w": numpy.zeros((100, 100), numpy.float32)}, path, {"v": 1},
+                           compress=True)
     assert path.stat().st_size < 100 * 100 * 4 // 10
-    nio.save(path, {"w": numpy.ones(3)}, {"v": 2})
-    arrays, meta = nio.load(path)
+    serialization.save_npz({"w": numpy.ones(3)}, path, {"v": 2})
+    arrays, meta = serialization.load_npz(path)
     numpy.testing.assert_array_equal(arrays["w"], numpy.ones(3))
     assert meta == {"v": 2} and _leftovers(tmp_path) == []
 
@@ -77,14 +78,16 @@ def _write_object_npz(path):
 def test_object_array_is_refused_on_load_and_on_save(tmp_path):
     path = str(tmp_path / "evil.npz")
     _write_object_npz(path)
-    with pytest.raises(nio.CheckpointError, match=r"evil.npz: refused to load array 'evil'.*"
-                                                  r"pickle"):
-        nio.load(path)
+    with pytest.raises(serialization.CheckpointError,
+                       match=r"evil.npz: refused to load array 'evil'.*pickle"):
+        serialization.load_npz(path)
     good = tmp_path / "good.npz"
-    nio.save(good, {"w": numpy.arange(3)}, {"epoch": 1})
-    with pytest.raises(nio.CheckpointError, match="cannot save array 'bad': dtype object"):
-        nio.save(good, {"w": numpy.arange(4), "bad": numpy.array([None])}, {"epoch": 2})
-    arrays, meta = nio.load(good)  # the failed save left the old checkpoint alone
+    serialization.save_npz({"w": numpy.arange(3)}, good, {"epoch": 1})
+    with pytest.raises(serialization.CheckpointError,
+                       match="cannot save array 'bad': dtype object"):
+        serialization.save_npz({"w": numpy.arange(4), "bad": numpy.array([None])}, good,
+                               {"epoch": 2})
+    arrays, meta = serialization.load_npz(good)  # the failed save left the old checkpoint alone
     numpy.testing.assert_array_equal(arrays["w"], numpy.arange(3))
     assert meta == {"epoch": 1} and _leftovers(tmp_path) == []
 
@@ -101,49 +104,49 @@ def test_a_pickle_posing_as_a_checkpoint_is_refused_without_running(tmp_path):
     marker = tmp_path / "ran"
     path = tmp_path / "model.npz"
     path.write_bytes(pickle.dumps(_Touch(marker)))
-    with pytest.raises(nio.CheckpointError, match="model.npz: refused to load"):
-        nio.load(path)
+    with pytest.raises(serialization.CheckpointError, match="model.npz: refused to load"):
+        serialization.load_npz(path)
     assert not marker.exists()
 
 
 def test_files_that_are_not_checkpoints(tmp_path):
     with pytest.raises(FileNotFoundError, match="missing.npz"):
-        nio.load(tmp_path / "missing.npz")
+        serialization.load_npz(tmp_path / "missing.npz")
     garbage = tmp_path / "garbage.npz"
     garbage.write_bytes(b"PK\x03\x04 this is no zip")
-    with pytest.raises(nio.CheckpointError, match="garbage.npz"):
-        nio.load(garbage)
+    with pytest.raises(serialization.CheckpointError, match="garbage.npz"):
+        serialization.load_npz(garbage)
     plain = tmp_path / "plain.npz"
     numpy.savez(plain, w=numpy.ones(2))
-    with pytest.raises(nio.CheckpointError, match="no __metadata__ entry"):
-        nio.load(plain)
+    with pytest.raises(serialization.CheckpointError, match="no __metadata__ entry"):
+        serialization.load_npz(plain)
     single = tmp_path / "single.npy"
     numpy.save(single, numpy.ones(2))
-    with pytest.raises(nio.CheckpointError, match="single .npy array"):
-        nio.load(single)
+    with pytest.raises(serialization.CheckpointError, match="single .npy array"):
+        serialization.load_npz(single)
     newer = tmp_path / "newer.npz"
     header = json.dumps({"format": "numnet-checkpoint", "format_version": 99, "metadata": {}})
     numpy.savez(newer, __metadata__=numpy.frombuffer(header.encode(), numpy.uint8))
-    with pytest.raises(nio.CheckpointError, match="version 99 is newer"):
-        nio.load(newer)
+    with pytest.raises(serialization.CheckpointError, match="version 99 is newer"):
+        serialization.load_npz(newer)
 
 
 def test_save_argument_errors_leave_no_file(tmp_path):
     path = tmp_path / "x.npz"
-    with pytest.raises(nio.CheckpointError, match="not JSON-serialisable"):
-        nio.save(path, {"w": numpy.ones(1)}, {"when": object()})
-    with pytest.raises(nio.CheckpointError, match="'__metadata__' is not allowed"):
-        nio.save(path, {"__metadata__": numpy.ones(1)})
+    with pytest.raises(serialization.CheckpointError, match="not JSON-serialisable"):
+        serialization.save_npz({"w": numpy.ones(1)}, path, {"when": object()})
+    with pytest.raises(serialization.CheckpointError, match="'__metadata__' is not allowed"):
+        serialization.save_npz({"__metadata__": numpy.ones(1)}, path)
     assert os.listdir(tmp_path) == []
     with pytest.raises(FileNotFoundError, match="folder .*nowhere does not exist"):
-        nio.save(tmp_path / "nowhere" / "x.npz", {"w": numpy.ones(1)})
+        serialization.save_npz({"w": numpy.ones(1)}, tmp_path / "nowhere" / "x.npz")
 
 
 def test_atomic_text_and_bytes(tmp_path):
     path = tmp_path / "history.json"
-    nio.atomic_write_text(path, '{"epoch": 1}\n')
+    serialization.atomic_write_text(path, '{"epoch": 1}\n')
     assert path.read_text() == '{"epoch": 1}\n'
-    nio.atomic_write_bytes(path, b"a,b\n1,2\n")
+    serialization.atomic_write_bytes(path, b"a,b\n1,2\n")
     assert path.read_bytes() == b"a,b\n1,2\n"
 
     def failing(f):
@@ -151,7 +154,7 @@ def test_atomic_text_and_bytes(tmp_path):
         raise RuntimeError("disk on fire")
 
     with pytest.raises(RuntimeError, match="disk on fire"):
-        nio.atomic_write(path, failing)
+        serialization.atomic_write(path, failing)
     assert path.read_bytes() == b"a,b\n1,2\n" and _leftovers(tmp_path) == []
     umask = os.umask(0)
     os.umask(umask)
@@ -163,7 +166,7 @@ _WRITER = textwrap.dedent("""
     import os, sys, time
     import numpy
     import numnet
-    from numnet import io as nio
+    from numnet import serialization
 
     path, point = sys.argv[1], sys.argv[2]
 
@@ -193,9 +196,9 @@ _WRITER = textwrap.dedent("""
             pause()
             return original_replace(src, dst)
 
-        nio.os.replace = replace
+        serialization.os.replace = replace
     arrays = {"a": numpy.full(1 << 20, 2.0), "b": numpy.full(1 << 20, 3.0)}
-    nio.save(path, arrays, {"version": 2})
+    serialization.save_npz(arrays, path, {"version": 2})
     print("SAVED", flush=True)
 """)
 
@@ -205,7 +208,7 @@ _WRITER = textwrap.dedent("""
 def test_writer_killed_mid_save_leaves_the_previous_checkpoint(tmp_path, point):
     path = tmp_path / "model.npz"
     old = {"a": numpy.arange(5.0), "b": numpy.ones((2, 2), numpy.float32)}
-    nio.save(path, old, {"version": 1})
+    serialization.save_npz(old, path, {"version": 1})
     before = path.read_bytes()
     process = subprocess.Popen([sys.executable, "-c", _WRITER, str(path), point],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -222,13 +225,13 @@ def test_writer_killed_mid_save_leaves_the_previous_checkpoint(tmp_path, point):
             process.kill()
             process.wait()
     assert path.read_bytes() == before
-    arrays, meta = nio.load(path)
+    arrays, meta = serialization.load_npz(path)
     assert meta == {"version": 1}
     for name, value in old.items():
         numpy.testing.assert_array_equal(arrays[name], value)
     if point == "mid-array":  # what the killed writer left behind is not a checkpoint
-        with pytest.raises(nio.CheckpointError):
-            nio.load(tmp_path / _leftovers(tmp_path)[0])
+        with pytest.raises(serialization.CheckpointError):
+            serialization.load_npz(tmp_path / _leftovers(tmp_path)[0])
 
 
 def test_numnet_save_load_round_trips_nested_objects(tmp_path):
@@ -246,6 +249,6 @@ def test_numnet_save_load_round_trips_nested_objects(tmp_path):
     assert loaded["history"] == state["history"] and loaded["epoch"] == 4
     with pytest.raises(TypeError, match="cannot store"):
         numnet.save({"bad": object()}, tmp_path / "bad.npz")
-    nio.save(tmp_path / "raw.npz", {"w": numpy.ones(1)}, {"v": 1})
-    with pytest.raises(nio.CheckpointError, match="not written by numnet.save"):
+    serialization.save_npz({"w": numpy.ones(1)}, tmp_path / "raw.npz", {"v": 1})
+    with pytest.raises(serialization.CheckpointError, match="not written by numnet.save"):
         numnet.load(tmp_path / "raw.npz")
