@@ -54,7 +54,7 @@ class Settings:
     lr: float = _setting(0.05, "learning rate eta (default {default})")
     optimizer: str = _setting("sgd", "(default {default})", choices=OPTIMIZERS)
     momentum: float = _setting(0.9, "(default {default})")
-    weight_decay: float = _setting(5e-4, "L2 penalty (default 0)")
+    weight_decay: float = _setting(5e-4, "L2 penalty (default {default})")
     activation: str = _setting("relu", "(default {default})",
                                choices=("relu", "tanh", "sigmoid", "leaky_relu"))
     init: str | None = _setting(None, "weight initialization by name, e.g. xavier, he, "
