@@ -1,5 +1,5 @@
 """conv2d, max_pool2d, avg_pool2d against PyTorch and finite differences (ops/conv.py,
-ops/pool.py)."""
+ops/pool.py), and conv2d against the reference convolution (ops/reference.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import torch.nn.functional as TF
 
 import numnet
 import numnet.nn.functional as F
-from numnet.ops import conv
+from numnet.ops import conv, conv_kernels, reference
 from numnet.ops import pool as pool_ops
 
 # (x shape, weight shape, stride, padding, with bias); gradcheck-sized
@@ -42,14 +42,14 @@ def _conv_fns(stride, padding, bias):
 @pytest.fixture(params=["col2im", "full", "auto"])
 def input_grad_method(request, monkeypatch):
     """Run a test with each way of computing conv2d's input gradient."""
-    monkeypatch.setattr(conv, "_INPUT_GRAD", request.param)
+    monkeypatch.setattr(conv_kernels, "_INPUT_GRAD", request.param)
     return request.param
 
 
 @pytest.fixture(params=[0, 10 ** 9], ids=["one-gemm", "per-sample-gemm"])
 def gemm_split(request, monkeypatch):
     """Run a test with both ways of multiplying the columns: one GEMM, or one per sample."""
-    monkeypatch.setattr(conv, "_PER_SAMPLE_MAX", request.param)
+    monkeypatch.setattr(conv_kernels, "_PER_SAMPLE_MAX", request.param)
     return request.param
 
 
@@ -59,6 +59,51 @@ def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_gra
     numnet_fn, torch_fn = _conv_fns(stride, padding, bias)
     specs = (x_shape, w_shape) + (((w_shape[0],),) if bias else ())
     check_op(numnet_fn, torch_fn, *specs)
+
+
+# (x shape, weight shape, stride, padding, with bias): the reference convolution's cases
+REFERENCE_CASES = [
+    ((2, 3, 8, 8), (4, 3, 3, 3), 1, 1, True),
+    ((3, 2, 9, 7), (5, 2, 5, 5), 1, 2, True),
+    ((2, 3, 11, 10), (4, 3, 3, 2), 2, (1, 0), True),
+    ((2, 2, 9, 9), (3, 2, 3, 3), 3, 0, False),
+    ((3, 4, 7, 8), (2, 4, 2, 3), (2, 1), (0, 2), True),
+    ((2, 16, 6, 6), (4, 16, 3, 3), 1, 1, False),  # K < C: the full convolution's case
+]
+
+
+def _reference_inputs(x_shape, w_shape, bias, seed=0):
+    rng = numpy.random.default_rng(seed)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    return x, w, (rng.standard_normal(w_shape[:1]) if bias else None)
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, padding, bias", REFERENCE_CASES)
+def test_conv2d_matches_the_reference_convolution(x_shape, w_shape, stride, padding, bias,
+                                                  input_grad_method, gemm_split):
+    x, w, b = _reference_inputs(x_shape, w_shape, bias)
+    y_ref, backward = reference.conv2d(x, w, b, stride, padding)
+    gy = numpy.random.default_rng(1).standard_normal(y_ref.shape)
+    expected = (y_ref,) + backward(gy)
+    inputs = [numnet.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    y = F.conv2d(*inputs, stride=stride, padding=padding)
+    y.backward(numnet.tensor(gy))
+    got = [y.detach().numpy()] + [t.grad.numpy() for t in inputs]
+    for name, g, e in zip(("y", "gx", "gW", "gb"), got, expected):
+        assert g.dtype == numpy.float64 and g.shape == e.shape, name
+        numpy.testing.assert_allclose(g, e, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+def test_reference_convolution_matches_torch():
+    x, w, b = _reference_inputs((2, 3, 9, 8), (4, 3, 3, 2), True)
+    y, backward = reference.conv2d(x, w, b, stride=(2, 1), padding=(1, 2))
+    gy = numpy.random.default_rng(1).standard_normal(y.shape)
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    yt = TF.conv2d(tx, tw, tb, stride=(2, 1), padding=(1, 2))
+    yt.backward(torch.tensor(gy))
+    for name, g, t in zip(("y", "gx", "gW", "gb"), (y,) + backward(gy),
+                          (yt.detach(), tx.grad, tw.grad, tb.grad)):
+        numpy.testing.assert_allclose(g, t.numpy(), rtol=1e-12, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("x_shape, w_shape, padding", [
@@ -208,7 +253,8 @@ POOLS = [(F.max_pool2d, TF.max_pool2d), (F.avg_pool2d, TF.avg_pool2d)]
 
 @pytest.mark.parametrize("numnet_pool, torch_pool", POOLS, ids=["max", "avg"])
 @pytest.mark.parametrize("x_shape, kernel_size, stride, padding", POOL_CASES)
-def test_pool_matches_torch(numnet_pool, torch_pool, x_shape, kernel_size, stride, padding, check_op):
+def test_pool_matches_torch(numnet_pool, torch_pool, x_shape, kernel_size, stride, padding,
+                            check_op):
     check_op(lambda x: numnet_pool(x, kernel_size, stride, padding),
              lambda x: torch_pool(x, kernel_size, stride, padding), x_shape)
 
@@ -261,3 +307,15 @@ def test_pool_errors_name_the_shapes(pool):
     assert "output size" in message and "(1, 1, 2, 2)" in message
     assert "(8, 8)" in _message(RuntimeError, pool, numnet.zeros(8, 8), 2)
     assert "kernel_size" in _message(ValueError, pool, numnet.zeros(1, 1, 4, 4), 0)
+
+
+def test_functional_conv_and_pooling_take_arrays_like_tensors():
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 6))
+    w = rng.standard_normal((4, 3, 3, 3))
+    b = rng.standard_normal(4)
+    tensors = [numnet.tensor(a) for a in (x, w, b)]
+    for fn in (F.conv2d, F.conv2d_relu):
+        numpy.testing.assert_array_equal(fn(x, w, b).data, fn(*tensors).data)
+    for fn in (F.max_pool2d, F.avg_pool2d):
+        numpy.testing.assert_array_equal(fn(x, 2).data, fn(tensors[0], 2).data)

@@ -9,8 +9,8 @@ import torch.nn.functional as TF
 import numnet
 import numnet.nn.functional as F
 from numnet import nn
-from numnet.nn import containers
-from numnet.ops import conv
+from numnet.nn import fusion
+from numnet.ops import conv_kernels
 
 CASES = [  # x shape, w shape, stride, padding, pool
     ((3, 2, 8, 8), (4, 2, 3, 3), 1, 1, None),
@@ -39,7 +39,7 @@ def test_conv2d_relu_matches_torch(x_shape, w_shape, stride, padding, pool, chec
 def test_conv2d_relu_pool_ties_and_zeros_match_torch(method, monkeypatch, check_op):
     """A bias of -10 makes most outputs 0 after the ReLU: windows full of ties, whose
     gradient goes to the first element (and then stops at the ReLU)."""
-    monkeypatch.setattr(conv, "_INPUT_GRAD", method)
+    monkeypatch.setattr(conv_kernels, "_INPUT_GRAD", method)
     rng = numpy.random.default_rng(1)
     x = rng.standard_normal((2, 3, 8, 8))
     w = rng.standard_normal((4, 3, 3, 3))
@@ -68,15 +68,15 @@ def _run(net, x):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_sequential_fusion_is_bit_identical_to_separate_layers(threads, monkeypatch):
     """Chunks of one sample, on 1 or 2 threads: fused and separate agree to the bit."""
-    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 1)
-    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", 0)
     previous = numnet.get_num_threads()
     numnet.set_num_threads(threads)
     try:
         net = _layers()
         x = numpy.random.default_rng(0).standard_normal((3, 3, 8, 8)).astype(numpy.float32)
         fused = _run(net, x)
-        monkeypatch.setattr(containers, "_fusable", lambda modules: 0)
+        monkeypatch.setattr(fusion, "_fusable", lambda modules: 0)
         separate = _run(net, x)
     finally:
         numnet.set_num_threads(previous)
@@ -89,18 +89,18 @@ def test_sequential_fusion_is_bit_identical_to_separate_layers(threads, monkeypa
 def test_sequential_fuses_only_what_nobody_can_see():
     net = _layers()
     modules = list(net)
-    assert containers._fusable(modules[0:3]) == 3  # conv, relu, pool 2 (stride 2)
-    assert containers._fusable(modules[3:6]) == 2  # conv, relu, flatten
-    assert containers._fusable(modules[1:4]) == 0
-    assert containers._fusable(list(_layers(3, 2))[0:3]) == 2  # overlapping windows
+    assert fusion._fusable(modules[0:3]) == 3  # conv, relu, pool 2 (stride 2)
+    assert fusion._fusable(modules[3:6]) == 2  # conv, relu, flatten
+    assert fusion._fusable(modules[1:4]) == 0
+    assert fusion._fusable(list(_layers(3, 2))[0:3]) == 2  # overlapping windows
     seen = []
     handle = modules[1].register_forward_hook(lambda m, args, out: seen.append(out.shape))
-    assert containers._fusable(modules[0:3]) == 0
+    assert fusion._fusable(modules[0:3]) == 0
     net(numnet.zeros(1, 3, 8, 8))
     assert seen == [(1, 4, 8, 8)]  # the hook saw the ReLU's own output
     handle.remove()
     handle = modules[2].register_forward_pre_hook(lambda m, args: None)
-    assert containers._fusable(modules[0:3]) == 2
+    assert fusion._fusable(modules[0:3]) == 2
     handle.remove()
 
 

@@ -31,8 +31,8 @@ def test_operators_with_python_numbers_keep_float32(check_op):
     x = numnet.ones(2, 3, requires_grad=True)
     for y in (x + 1, 1 + x, x - 2.5, 2.5 - x, x * 3, 3 * x, x / 2, 2 / x, x ** 2, 2 ** x, -x):
         assert y.dtype == numpy.float32
-    check_op(lambda t: 2.0 - t * 3.0 + 1 / (t * t + 1.0), lambda t: 2.0 - t * 3.0 + 1 / (t * t + 1.0),
-             (3, 4))
+    check_op(lambda t: 2.0 - t * 3.0 + 1 / (t * t + 1.0),
+             lambda t: 2.0 - t * 3.0 + 1 / (t * t + 1.0), (3, 4))
 
 
 def test_maximum_ties_split_gradient(check_op):

@@ -14,7 +14,7 @@ import numnet
 import numnet.nn.functional as F
 from numnet import backend
 from numnet.autograd import profile
-from numnet.ops import conv
+from numnet.ops import conv, conv_kernels
 
 
 @pytest.fixture
@@ -50,9 +50,9 @@ CASES = [  # x shape, w shape, stride, padding, input-gradient method
 def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch):
     """Chunks of one sample each (or one chunk for all), 2 threads, float64, vs torch."""
     x_shape, w_shape, stride, padding, method = case
-    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", chunk)
-    monkeypatch.setattr(conv, "_INPUT_GRAD", method)
-    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)  # thread even these tiny layers
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_kernels, "_INPUT_GRAD", method)
+    monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", 0)  # thread even these tiny layers
     numnet.set_num_threads(2)
     rng = numpy.random.default_rng(0)
     x = rng.standard_normal(x_shape)
@@ -72,8 +72,8 @@ def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch
 def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
     """The chunking depends on shapes only, so 1 and 2 threads give identical float32."""
     x_shape, w_shape, stride, padding, _ = case
-    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 300)
-    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", 0)
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", 0)
     rng = numpy.random.default_rng(1)
     arrays = [rng.standard_normal(s, dtype=numpy.float32) for s in (x_shape, w_shape)]
     b = rng.standard_normal(w_shape[:1], dtype=numpy.float32)
@@ -94,14 +94,14 @@ def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
 @pytest.mark.parametrize("threshold,threaded", [(0, True), (10 ** 12, False)])
 def test_small_convolutions_stay_in_the_calling_thread(threshold, threaded, threads,
                                                         monkeypatch):
-    monkeypatch.setattr(conv, "_CHUNK_ELEMENTS", 300)
-    monkeypatch.setattr(conv, "_PARALLEL_MIN_MACS", threshold)
+    monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", threshold)
     numnet.set_num_threads(2)
     import threading
     seen = set()
     x = numnet.randn(4, 2, 6, 6, requires_grad=True)
-    real = conv._gemm
-    monkeypatch.setattr(conv, "_gemm", lambda *args: seen.add(threading.current_thread())
+    real = conv.gemm
+    monkeypatch.setattr(conv, "gemm", lambda *args: seen.add(threading.current_thread())
                         or real(*args))
     F.conv2d(x, numnet.randn(3, 2, 3, 3), padding=1).sum().backward()
     assert (len(seen) == 2) == threaded
@@ -113,7 +113,7 @@ def test_chunks_cover_the_batch_in_order():
     w = numpy.zeros((4, 3, 3, 3), numpy.float32)
     function.needs_input_grad = (False, False)
     function.forward(x, w)
-    chunks = function._chunks()
+    chunks = conv_kernels.batch_chunks(function.geometry)
     assert chunks[0][0] == 0 and chunks[-1][1] == 37
     assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))
 
@@ -271,7 +271,8 @@ def test_map_batch_covers_every_index_once_in_pieces_of_the_sizes(length, per_it
     for count in (1, 3):
         numnet.set_num_threads(count)
         pieces = []
-        backend.map_batch(lambda start, stop: pieces.append((start, stop)), length, per_item)
+        backend.map_batch(lambda start, stop, found=pieces: found.append((start, stop)), length,
+                          per_item)
         pieces.sort()
         assert sum(stop - start for start, stop in pieces) == length
         assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:]))

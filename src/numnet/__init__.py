@@ -6,74 +6,61 @@ Define-by-run autograd with PyTorch's API: ``numnet.tensor``, ``numnet.nn``,
 
 import numpy
 
-from numnet import backend
+from numnet import backend, data, models, nn, optim, viz
 from numnet.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from numnet.backend import get_default_dtype, get_num_threads, set_default_dtype, set_num_threads
 from numnet.creation import (
-                            arange,
-                            eye,
-                            from_numpy,
-                            full,
-                            full_like,
-                            linspace,
-                            ones,
-                            ones_like,
-                            rand,
-                            randint,
-                            randn,
-                            randperm,
-                            tensor,
-                            zeros,
-                            zeros_like,
+    arange,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
 )
+from numnet.gradcheck import gradcheck
+from numnet.ops import tensor_methods  # noqa: F401 - imported for its effect: Tensor's operators
+from numnet.ops.activation import sigmoid, softmax, tanh
+from numnet.ops.arithmetic import matmul
+from numnet.ops.elementwise import abs, clamp, clip, exp, log, maximum, minimum, sqrt, where
+from numnet.ops.reduction import argmax, argmin, max, mean, min, std, sum, var
+from numnet.ops.shape import cat, flatten, permute, reshape, squeeze, stack, transpose, unsqueeze
 from numnet.random import Generator, get_rng_state, manual_seed, set_rng_state
-from numnet.tensor import Tensor, _install_methods
-
-_install_methods()
-
-from numnet import (
-                            data,  # noqa: E402
-                            models,  # noqa: E402
-                            nn,  # noqa: E402
-                            optim,  # noqa: E402
-                            viz,  # noqa: E402
-)
-from numnet.serialization import load, save  # noqa: E402
-from numnet.gradcheck import gradcheck  # noqa: E402
-from numnet.nn.functional import (  # noqa: E402,A004
-                            abs,
-                            argmax,
-                            argmin,
-                            cat,
-                            clamp,
-                            clip,
-                            exp,
-                            flatten,
-                            log,
-                            matmul,
-                            max,
-                            maximum,
-                            mean,
-                            min,
-                            minimum,
-                            permute,
-                            reshape,
-                            sigmoid,
-                            softmax,
-                            sqrt,
-                            squeeze,
-                            stack,
-                            std,
-                            sum,
-                            tanh,
-                            transpose,
-                            unsqueeze,
-                            var,
-                            where,
-)
+from numnet.serialization import load, save
+from numnet.tensor import Tensor
 
 float32 = numpy.dtype("float32")
 float64 = numpy.dtype("float64")
 int64 = numpy.dtype("int64")
 
 __version__ = "0.1.0"
+
+__all__ = [
+    # subpackages and modules
+    "backend", "data", "models", "nn", "optim", "viz",
+    # tensors and their creation
+    "Tensor", "tensor", "from_numpy", "zeros", "ones", "full", "zeros_like", "ones_like",
+    "full_like", "arange", "linspace", "eye", "rand", "randn", "randint", "randperm",
+    "float32", "float64", "int64",
+    # autograd
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
+    # settings
+    "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
+    # random numbers
+    "Generator", "manual_seed", "get_rng_state", "set_rng_state",
+    # ops (also ``numnet.nn.functional.<name>`` and Tensor methods)
+    "matmul", "abs", "clamp", "clip", "exp", "log", "sqrt", "maximum", "minimum", "where",
+    "sum", "mean", "var", "std", "max", "min", "argmax", "argmin",
+    "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat", "stack",
+    "sigmoid", "softmax", "tanh",
+    # saving and loading
+    "save", "load",
+]

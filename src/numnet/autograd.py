@@ -17,6 +17,12 @@ intermediate Tensors themselves, so intermediates are freed as soon as nothing n
 counts, with an explicit stack): a Function runs only after every consumer of its outputs
 has contributed, so a node used many times receives the sum of its gradients, and graphs
 of any depth (a 100,000-op chain, a 500-step RNN) need no recursion.
+
+This module does not import ``numnet.tensor`` (Tensor is built on it). A Function is called
+with Tensors (the ops' wrappers in ``numnet.ops`` turn numbers and arrays into Tensors) and
+makes its output Tensors, and the gradients it stores in ``.grad``, through an input:
+``Tensor._wrap(array)`` is a staticmethod, so ``inputs[0]._wrap`` works for any input and a
+Parameter input still gives a plain Tensor.
 """
 
 from __future__ import annotations
@@ -26,8 +32,6 @@ import time
 import weakref
 
 import numpy
-
-Tensor = None  # numnet.tensor sets this (it imports us: breaking the import cycle here)
 
 _grad_enabled = True
 _profiler = None  # an OpProfiler while ``profile()`` is active; None costs one check per op
@@ -146,39 +150,40 @@ class Function:
     """Base class of every differentiable operation.
 
     Subclasses take their non-tensor arguments (stride, dim, ...) in ``__init__`` and
-    implement ``forward`` and ``backward`` on arrays. ``self.needs_input_grad`` (one bool
-    per input) is set before ``forward`` runs, so an op can skip saving or computing what
-    no gradient will need.
+    implement ``forward`` and ``backward`` on arrays; an instance is called with Tensors
+    (``Mul()(a, b)``) and returns a Tensor (or a tuple of Tensors).
+    ``self.needs_input_grad`` (one bool per input) is set before ``forward`` runs, so an op
+    can skip saving or computing what no gradient will need.
     """
 
     def __call__(self, *inputs):
-        tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-        needs = tuple(t.requires_grad for t in tensors)
+        needs = tuple(t.requires_grad for t in inputs)
         record = _grad_enabled and any(needs)
-        self.needs_input_grad = needs if record else (False,) * len(tensors)
+        self.needs_input_grad = needs if record else (False,) * len(inputs)
         if _profiler is None:
-            ys = self.forward(*[t.data for t in tensors])
+            ys = self.forward(*[t.data for t in inputs])
         else:
             start = time.perf_counter()
-            ys = self.forward(*[t.data for t in tensors])
+            ys = self.forward(*[t.data for t in inputs])
             _profiler.add(type(self).__name__, "forward", time.perf_counter() - start)
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
+        wrap = inputs[0]._wrap
         outputs = []
         for index, y in enumerate(ys):
             if type(y) is not numpy.ndarray:
                 y = numpy.asarray(y)
-            out = Tensor(y, _raw=True)
+            out = wrap(y)
             if record:
                 out.requires_grad = True
                 out._creator = self
                 out._output_index = index
             outputs.append(out)
         if record:
-            self.next_edges = tuple(_edge(t) for t in tensors)
+            self.next_edges = tuple(_edge(t) for t in inputs)
             self.outputs = tuple(weakref.ref(out) for out in outputs)
-            self.input_refs = tuple(weakref.ref(t) for t in tensors)
+            self.input_refs = tuple(weakref.ref(t) for t in inputs)
             self.output_meta = tuple((y.shape, y.dtype) for y in ys)
             self.freed = False
         return outputs[0] if single else tuple(outputs)
@@ -191,7 +196,7 @@ class Function:
 
     @property
     def name(self) -> str:
-        """The op's name as shown in graphs and reprs, e.g. ``MulBackward``."""
+        """The op's name as shown in graphs and reprs: its class name, e.g. ``Mul``."""
         return type(self).__name__
 
     def release(self) -> None:
@@ -221,7 +226,7 @@ def _accumulate_leaf(leaf, gx) -> None:
         raise RuntimeError(f"internal error: gradient of shape {gx.shape} for a leaf of "
                            f"shape {leaf.data.shape}")
     if leaf.grad is None:
-        leaf.grad = Tensor(numpy.array(gx, dtype=leaf.data.dtype, copy=True), _raw=True)
+        leaf.grad = leaf._wrap(numpy.array(gx, dtype=leaf.data.dtype, copy=True))
     else:
         leaf.grad.data += gx
 
@@ -297,6 +302,6 @@ def _retain_output_grads(fn, gys) -> None:
         out = ref()
         if out is not None and out._retains_grad and g is not None:
             if out.grad is None:
-                out.grad = Tensor(numpy.array(g, copy=True), _raw=True)
+                out.grad = out._wrap(numpy.array(g, copy=True))
             else:
                 out.grad.data += g

@@ -1,8 +1,12 @@
-"""The one place that chooses the array module and the default floating dtype.
+"""The array module, the default floating dtype, and how numnet uses the cores.
 
-Every other file gets its array module from here (``xp``, ``get_array_module``); no other
-file imports cupy. NumPy is the only backend today; the seam is here so that a CuPy backend
-can be added without touching the ops.
+NumPy is the only backend. ``xp`` and ``get_array_module`` name the array module, but no
+other file goes through them yet: the other files import ``numpy`` directly (and none
+imports cupy), so a CuPy backend would start by routing those imports through here. What
+the rest of numnet does take from this module: the default dtype (``get_default_dtype``,
+``is_floating``), the worker threads (``set_num_threads``, ``map_batch``, ``parallel_map``)
+and ``matmul``, threaded by size. At import it also lets glibc's malloc keep freed memory
+(``_keep_freed_memory``).
 
 The default dtype is float32, like PyTorch. float64 is available per tensor (``dtype=``) and
 globally::

@@ -1,8 +1,12 @@
 """``Tensor``: an array, its gradient, and the node of the graph that made it.
 
 The array lives in ``.data`` (a NumPy array; PyTorch's ``.data`` is a detached tensor instead,
-use ``.detach()`` for that). Operators and methods dispatch to the ops in ``numnet.ops``;
-``backward()`` hands the graph to ``numnet.autograd.run_backward``.
+use ``.detach()`` for that); ``backward()`` hands the graph to ``numnet.autograd.run_backward``.
+
+The operators and the methods that run an op (``a * b``, ``x.sum()``, ``x.reshape(...)``,
+``x.to(dtype)``, ...) are not defined here: the ops import this module, so
+``numnet.ops.tensor_methods`` attaches them to the class, one line each
+(``Tensor.__mul__ = mul``); ``import numnet`` imports it, so every Tensor has them.
 
 Example:
     >>> import numnet
@@ -18,6 +22,7 @@ from __future__ import annotations
 import numpy
 
 from numnet import autograd, backend
+from numnet.tensor_repr import tensor_repr
 
 
 def _to_array(data, dtype=None) -> numpy.ndarray:
@@ -52,7 +57,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_creator", "_output_index",
-                 "_retains_grad", "name", "__weakref__", "__dict__")
+                 "_retains_grad", "name", "__weakref__")
     __array_priority__ = 1000  # so that ndarray <op> Tensor dispatches to the Tensor
 
     def __init__(self, data, dtype=None, requires_grad: bool = False, *, _raw: bool = False):
@@ -65,6 +70,15 @@ class Tensor:
         self.name = None
         if requires_grad:
             self.requires_grad_(True)
+
+    @staticmethod
+    def _wrap(array: numpy.ndarray) -> "Tensor":
+        """A new plain Tensor holding ``array`` itself (no copy, no dtype rules).
+
+        ``numnet.autograd`` makes op outputs and gradients with it, reached through an input
+        Tensor (``inputs[0]._wrap``), so it needs no import of this module.
+        """
+        return Tensor(array, _raw=True)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -227,13 +241,8 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ conversion of dtype
-    def to(self, dtype) -> "Tensor":
-        """Cast to ``dtype`` (differentiable); returns self when it already has it."""
-        from numnet.ops import arithmetic
-        if numpy.dtype(dtype) == self.data.dtype:
-            return self
-        return arithmetic.Cast(dtype)(self)
-
+    # ``to(dtype)``, the differentiable cast, is ``numnet.ops.arithmetic.cast`` (attached by
+    # ``numnet.ops.tensor_methods``)
     def float(self) -> "Tensor":
         return self.to(numpy.float32)
 
@@ -244,36 +253,4 @@ class Tensor:
         return Tensor(self.data.astype(numpy.int64), _raw=True)
 
     def __repr__(self) -> str:
-        from numnet.tensor_repr import tensor_repr
         return tensor_repr(self)
-
-
-def _install_methods() -> None:
-    """Attach operators and methods that dispatch to ``numnet.nn.functional``."""
-    from numnet.nn import functional as F
-
-    def swapped(fn):
-        return lambda self, other: fn(other, self)
-
-    methods = {
-        "__add__": F.add, "__radd__": F.add, "__sub__": F.sub, "__rsub__": swapped(F.sub),
-        "__mul__": F.mul, "__rmul__": F.mul, "__truediv__": F.div,
-        "__rtruediv__": swapped(F.div), "__pow__": F.pow, "__rpow__": swapped(F.pow),
-        "__matmul__": F.matmul, "__rmatmul__": swapped(F.matmul), "__neg__": F.neg,
-        "__getitem__": F.getitem, "__lt__": F.lt, "__le__": F.le, "__gt__": F.gt,
-        "__ge__": F.ge, "__eq__": F.eq, "__ne__": F.ne,
-    }
-    names = ("add sub mul div neg pow matmul exp log sqrt abs clamp clip maximum minimum "
-             "sum mean var std max min argmax argmin reshape view flatten squeeze unsqueeze "
-             "transpose permute expand sigmoid tanh relu softmax log_softmax")
-    for name in names.split():
-        methods[name] = getattr(F, name)
-    methods["broadcast_to"] = F.broadcast_to
-    methods["t"] = lambda self: F.transpose(self, 0, 1)
-    methods["expand_as"] = lambda self, other: F.expand(self, other.shape)
-    methods["view_as"] = lambda self, other: F.reshape(self, other.shape)
-    for name, fn in methods.items():
-        setattr(Tensor, name, fn)
-
-
-autograd.Tensor = Tensor

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy
 
 from numnet import random as nn_random
+from numnet.ops._grid import int_pair
 from numnet.tensor import Tensor
 
 
@@ -103,13 +104,6 @@ class Normalize(Transform):
         return f"mean={self.mean}, std={self.std}"
 
 
-def _pair(value, name: str) -> tuple:
-    pair = (value, value) if numpy.isscalar(value) else tuple(value)
-    if len(pair) != 2 or any(int(v) != v or v < 0 for v in pair):
-        raise ValueError(f"{name} must be an int or a pair of non-negative ints, got {value}")
-    return int(pair[0]), int(pair[1])
-
-
 class RandomCrop(Transform):
     """Pad each image by ``padding`` zeros on every side, then cut a ``size`` window at an
     offset drawn uniformly and independently per image.
@@ -126,7 +120,7 @@ class RandomCrop(Transform):
 
     def __init__(self, size, padding: int = 0, fill: float = 0,
                  generator: nn_random.Generator | None = None) -> None:
-        self.size = _pair(size, "RandomCrop size")
+        self.size = int_pair(size, "RandomCrop size", minimum=0)
         self.padding = int(padding)
         if self.padding < 0:
             raise ValueError(f"RandomCrop padding must be >= 0, got {padding}")

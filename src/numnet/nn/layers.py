@@ -6,8 +6,6 @@ Every layer checks its input and names itself and both shapes when they do not f
 
 from __future__ import annotations
 
-import numbers
-
 import numpy
 
 from numnet import backend
@@ -15,16 +13,8 @@ from numnet.nn import functional as F
 from numnet.nn import init as nn_init
 from numnet.nn.module import Module
 from numnet.nn.parameter import Parameter
+from numnet.ops._grid import int_pair
 from numnet.tensor import Tensor
-
-
-def _pair(value, name: str) -> tuple:
-    if isinstance(value, numbers.Integral):
-        return (int(value), int(value))
-    pair = tuple(int(v) for v in value)
-    if len(pair) != 2:
-        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
-    return pair
 
 
 def _dtype(dtype) -> numpy.dtype:
@@ -166,9 +156,9 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
+        self.kernel_size = int_pair(kernel_size, "kernel_size")
+        self.stride = int_pair(stride, "stride")
+        self.padding = int_pair(padding, "padding")
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
             raise ValueError(f"Conv2d: kernel_size and stride must be positive and padding "
                              f"non-negative, got kernel_size={self.kernel_size}, "
@@ -259,8 +249,8 @@ class _Pool2d(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
-        kernel = _pair(kernel_size, "kernel_size")
-        pad = _pair(padding, "padding")
+        kernel = int_pair(kernel_size, "kernel_size")
+        pad = int_pair(padding, "padding")
         if any(p > f // 2 for p, f in zip(pad, kernel)):
             raise ValueError(f"{self._get_name()}: pad should be at most half of effective "
                              f"kernel size, but got pad={padding} and kernel_size={kernel_size}")
@@ -269,8 +259,8 @@ class _Pool2d(Module):
         if len(shape) not in (3, 4):
             raise ValueError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
                              f"got shape {shape}")
-        kernel = _pair(self.kernel_size, "kernel_size")
-        pad = _pair(self.padding, "padding")
+        kernel = int_pair(self.kernel_size, "kernel_size")
+        pad = int_pair(self.padding, "padding")
         if any(n + 2 * p < f for n, f, p in zip(shape[-2:], kernel, pad)):
             raise ValueError(f"{self!r}: input of shape {shape} is smaller than the "
                              f"pooling window {kernel}")
@@ -278,9 +268,9 @@ class _Pool2d(Module):
     def tiles(self):
         """The window ``(F_h, F_w)`` when the windows lie side by side (stride = kernel, no
         padding), else None."""
-        kernel = _pair(self.kernel_size, "kernel_size")
-        stride_ok = _pair(self.stride, "stride") == kernel
-        return kernel if stride_ok and _pair(self.padding, "padding") == (0, 0) else None
+        kernel = int_pair(self.kernel_size, "kernel_size")
+        stride_ok = int_pair(self.stride, "stride") == kernel
+        return kernel if stride_ok and int_pair(self.padding, "padding") == (0, 0) else None
 
     def _pool(self, name: str, x):
         self._check_shape(tuple(x.shape))
@@ -295,9 +285,9 @@ class _Pool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def summary_details(self) -> str:
-        kernel = _side(_pair(self.kernel_size, "kernel_size"))
-        text = f"F={kernel} S={_side(_pair(self.stride, 'stride'))}"
-        padding = _pair(self.padding, "padding")
+        kernel = _side(int_pair(self.kernel_size, "kernel_size"))
+        text = f"F={kernel} S={_side(int_pair(self.stride, 'stride'))}"
+        padding = int_pair(self.padding, "padding")
         return text if padding == (0, 0) else text + f" P={_side(padding)}"
 
 

@@ -12,17 +12,34 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 
-def _pair(value, name: str, op: str, minimum: int) -> tuple:
-    """``value`` (an int or a pair of ints) as ``(for H, for W)``, each ``>= minimum``."""
+def int_pair(value, name: str, minimum: int | None = None, error: type = ValueError) -> tuple:
+    """``value``, an int or a pair of ints, as ``(for H, for W)``: F, S, P or an image size.
+
+    Args:
+        value: an int (used for both axes) or a sequence of two ints.
+        name: what ``value`` is, first words of the error messages (``"conv2d: stride"``).
+        minimum: when given, both numbers must be ``>= minimum``.
+        error: the exception raised when ``value`` is not an int or a pair of ints (the
+            ops in ``ops/`` raise TypeError, the layers and transforms ValueError).
+
+    Raises:
+        ``error``: ``"{name} must be an int or a pair of ints, got {value!r}"``.
+        ValueError: ``"{name} must be >= {minimum}, got {value!r}"``.
+    """
     if isinstance(value, numbers.Integral):
-        pair = (int(value), int(value))
-    else:
+        return _at_least((int(value), int(value)), value, name, minimum)
+    try:
         pair = tuple(value)
-        if len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
-            raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-        pair = (int(pair[0]), int(pair[1]))
-    if min(pair) < minimum:
-        raise ValueError(f"{op}: {name} must be >= {minimum}, got {value!r}")
+    except TypeError:  # neither an int nor a sequence, e.g. a float
+        pair = ()
+    if len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
+        raise error(f"{name} must be an int or a pair of ints, got {value!r}")
+    return _at_least((int(pair[0]), int(pair[1])), value, name, minimum)
+
+
+def _at_least(pair: tuple, value, name: str, minimum: int | None) -> tuple:
+    if minimum is not None and min(pair) < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return pair
 
 

@@ -1,8 +1,36 @@
-"""Helpers shared by every op: undoing broadcasting and normalising ``dim`` arguments."""
+"""Helpers shared by every op: turning numbers and arrays into Tensors, undoing broadcasting
+and normalising ``dim`` arguments."""
 
 from __future__ import annotations
 
+import numbers
+
 import numpy
+
+from numnet import backend
+from numnet.tensor import Tensor
+
+
+def as_tensor(x, like: Tensor | None = None) -> Tensor:
+    """Tensors pass through; numbers take ``like``'s floating dtype (as PyTorch scalars do).
+
+    Anything else becomes ``Tensor(x)`` (a copy, with the dtype rules of ``numnet.tensor``).
+    """
+    if isinstance(x, Tensor):
+        return x
+    if like is not None and isinstance(x, numbers.Number) and like.dtype.kind == "f":
+        return Tensor(numpy.asarray(x, dtype=like.dtype), _raw=True)
+    if like is not None and isinstance(x, numbers.Number) and isinstance(x, float):
+        return Tensor(numpy.asarray(x, dtype=backend.get_default_dtype()), _raw=True)
+    return Tensor(x)
+
+
+def as_operands(a, b) -> tuple:
+    """Both operands of a binary op as Tensors, a number adopting the other operand's dtype."""
+    if isinstance(a, Tensor):
+        return a, as_tensor(b, a)
+    b = as_tensor(b)
+    return as_tensor(a, b), b
 
 
 def sum_to(g: numpy.ndarray, shape: tuple) -> numpy.ndarray:

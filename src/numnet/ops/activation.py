@@ -10,6 +10,8 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import map_batch
+from numnet.ops._util import as_tensor
+from numnet.tensor import Tensor
 
 
 class Sigmoid(Function):
@@ -32,6 +34,11 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
+def sigmoid(x) -> Tensor:
+    """``1 / (1 + e**-x)``."""
+    return Sigmoid()(as_tensor(x))
+
+
 class Tanh(Function):
     """``y = tanh x = (e**x - e**-x) / (e**x + e**-x)``;  ``gx = gy (1 - y**2)``."""
 
@@ -42,6 +49,11 @@ class Tanh(Function):
     def backward(self, gy):
         y = self.y
         return gy * (1 - y * y)
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent."""
+    return Tanh()(as_tensor(x))
 
 
 class ReLU(Function):
@@ -79,6 +91,11 @@ class ReLU(Function):
         return gx
 
 
+def relu(x) -> Tensor:
+    """``max(0, x)``."""
+    return ReLU()(as_tensor(x))
+
+
 class LeakyReLU(Function):
     """``y = x`` if x > 0 else ``negative_slope * x``;  ``gx = gy`` or ``negative_slope gy``.
 
@@ -108,6 +125,11 @@ class LeakyReLU(Function):
         return gy * self.factor
 
 
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """``x`` for x > 0, else ``negative_slope * x``."""
+    return LeakyReLU(negative_slope)(as_tensor(x))
+
+
 class Softmax(Function):
     """``y_i = e**x_i / sum_j e**x_j`` along ``dim``;  ``gx = y (gy - sum_j gy_j y_j)``.
 
@@ -130,6 +152,11 @@ class Softmax(Function):
         return gx
 
 
+def softmax(x, dim: int) -> Tensor:
+    """``e**x_i / sum_j e**x_j`` along ``dim``."""
+    return Softmax(dim)(as_tensor(x))
+
+
 class LogSoftmax(Function):
     """``y_i = x_i - log sum_j e**x_j`` along ``dim``;  ``gx = gy - softmax(x) sum_j gy_j``.
 
@@ -147,3 +174,8 @@ class LogSoftmax(Function):
 
     def backward(self, gy):
         return gy - numpy.exp(self.y) * gy.sum(axis=self.dim, keepdims=True)
+
+
+def log_softmax(x, dim: int) -> Tensor:
+    """``log softmax(x)`` along ``dim``, computed stably."""
+    return LogSoftmax(dim)(as_tensor(x))

@@ -1,15 +1,17 @@
-"""Arithmetic: ``+ - * / ** neg``, matrix product and dtype casts.
+"""Arithmetic: ``+ - * / ** neg``, matrix product, ``linear`` and dtype casts.
 
-Binary ops broadcast like NumPy; their backward undoes broadcasting with ``sum_to``.
+Binary ops broadcast like NumPy; their backward undoes broadcasting with ``sum_to``. A number
+operand takes the dtype of the Tensor it meets (``as_operands``), as PyTorch's scalars do.
 """
 
 from __future__ import annotations
 
 import numpy
 
+from numnet import backend
 from numnet.autograd import Function
-from numnet.backend import matmul
-from numnet.ops._util import sum_to
+from numnet.ops._util import as_operands, as_tensor, sum_to
+from numnet.tensor import Tensor
 
 
 class Add(Function):
@@ -23,6 +25,11 @@ class Add(Function):
         return sum_to(gy, self.shapes[0]), sum_to(gy, self.shapes[1])
 
 
+def add(a, b) -> Tensor:
+    """``a + b`` with broadcasting."""
+    return Add()(*as_operands(a, b))
+
+
 class Sub(Function):
     """``y = a - b``;  ``ga = gy``, ``gb = -gy``."""
 
@@ -33,6 +40,11 @@ class Sub(Function):
     def backward(self, gy):
         gb = -sum_to(gy, self.shapes[1]) if self.needs_input_grad[1] else None
         return sum_to(gy, self.shapes[0]), gb
+
+
+def sub(a, b) -> Tensor:
+    """``a - b`` with broadcasting."""
+    return Sub()(*as_operands(a, b))
 
 
 class Mul(Function):
@@ -50,6 +62,11 @@ class Mul(Function):
         return ga, gb
 
 
+def mul(a, b) -> Tensor:
+    """``a * b`` with broadcasting."""
+    return Mul()(*as_operands(a, b))
+
+
 class Div(Function):
     """``y = a / b``;  ``ga = gy / b``, ``gb = -gy * a / b**2``."""
 
@@ -64,6 +81,11 @@ class Div(Function):
         return ga, gb
 
 
+def div(a, b) -> Tensor:
+    """``a / b`` with broadcasting (true division)."""
+    return Div()(*as_operands(a, b))
+
+
 class Neg(Function):
     """``y = -x``;  ``gx = -gy``."""
 
@@ -72,6 +94,11 @@ class Neg(Function):
 
     def backward(self, gy):
         return -gy
+
+
+def neg(x) -> Tensor:
+    """``-x``."""
+    return Neg()(as_tensor(x))
 
 
 class Pow(Function):
@@ -98,6 +125,11 @@ class Pow(Function):
         return ga, gb
 
 
+def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``a ** b`` with broadcasting."""
+    return Pow()(*as_operands(a, b))
+
+
 class MatMul(Function):
     """``y = a @ b`` (NumPy/PyTorch matmul rules: 1-D promotion, batched and broadcast).
 
@@ -109,7 +141,7 @@ class MatMul(Function):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
         self.shapes = (a.shape, b.shape)
-        return matmul(a, b)
+        return backend.matmul(a, b)
 
     def backward(self, gy):
         a_shape, b_shape = self.shapes
@@ -122,17 +154,22 @@ class MatMul(Function):
             gy2 = numpy.expand_dims(gy2, -2)
         if self.needs_input_grad[0]:
             b2 = self.b if len(b_shape) > 1 else self.b[:, None]
-            ga = matmul(gy2, numpy.swapaxes(b2, -1, -2))
+            ga = backend.matmul(gy2, numpy.swapaxes(b2, -1, -2))
             if len(a_shape) == 1:
                 ga = ga[..., 0, :]
             ga = sum_to(ga, a_shape)
         if self.needs_input_grad[1]:
             a2 = self.a if len(a_shape) > 1 else self.a[None, :]
-            gb = matmul(numpy.swapaxes(a2, -1, -2), gy2)
+            gb = backend.matmul(numpy.swapaxes(a2, -1, -2), gy2)
             if len(b_shape) == 1:
                 gb = gb[..., 0]
             gb = sum_to(gb, b_shape)
         return ga, gb
+
+
+def matmul(a, b) -> Tensor:
+    """Matrix product with NumPy/PyTorch rules (1-D promotion, batched, broadcast)."""
+    return MatMul()(*as_operands(a, b))
 
 
 class Linear(Function):
@@ -147,7 +184,7 @@ class Linear(Function):
         needs = self.needs_input_grad
         self.x = x if needs[1] else None
         self.weight = weight if needs[0] else None
-        y = matmul(x, weight.T)
+        y = backend.matmul(x, weight.T)
         if bias is None:
             return y
         if numpy.result_type(y, bias) == y.dtype:
@@ -159,14 +196,22 @@ class Linear(Function):
         needs = self.needs_input_grad
         gx = gW = gb = None
         if needs[0]:
-            gx = matmul(gy, self.weight)
+            gx = backend.matmul(gy, self.weight)
         rows = gy.reshape(-1, gy.shape[-1]) if gy.ndim != 2 else gy
         if needs[1]:
             x = self.x.reshape(-1, self.x.shape[-1]) if self.x.ndim != 2 else self.x
-            gW = matmul(rows.T, x)
+            gW = backend.matmul(rows.T, x)
         if len(needs) > 2 and needs[2]:
             gb = rows.sum(axis=0)
         return gx, gW, gb
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """``y = x W^T + b`` (weight of shape (out_features, in_features), like PyTorch), as
+    one op (``Linear``)."""
+    if bias is None:
+        return Linear()(as_tensor(x), as_tensor(weight))
+    return Linear()(as_tensor(x), as_tensor(weight), as_tensor(bias))
 
 
 class Cast(Function):
@@ -181,3 +226,13 @@ class Cast(Function):
 
     def backward(self, gy):
         return gy.astype(self.in_dtype)
+
+
+def cast(x, dtype) -> Tensor:
+    """``x`` converted to ``dtype`` (differentiable); ``x`` itself when it has that dtype.
+
+    It is ``Tensor.to(dtype)`` (and ``float()``, ``double()``).
+    """
+    if numpy.dtype(dtype) == x.data.dtype:
+        return x
+    return Cast(dtype)(x)

@@ -1,11 +1,13 @@
-"""Element-wise math: ``exp log sqrt abs clamp maximum minimum where``."""
+"""Element-wise math: ``exp log sqrt abs clamp maximum minimum where``, and the comparisons
+``eq ne lt le gt ge`` (bool tensors, no gradient)."""
 
 from __future__ import annotations
 
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import sum_to
+from numnet.ops._util import as_operands, as_tensor, sum_to
+from numnet.tensor import Tensor
 
 
 class Exp(Function):
@@ -19,6 +21,11 @@ class Exp(Function):
         return gy * self.y
 
 
+def exp(x) -> Tensor:
+    """``e ** x``."""
+    return Exp()(as_tensor(x))
+
+
 class Log(Function):
     """``y = ln x``;  ``gx = gy / x``."""
 
@@ -28,6 +35,11 @@ class Log(Function):
 
     def backward(self, gy):
         return gy / self.x
+
+
+def log(x) -> Tensor:
+    """Natural logarithm."""
+    return Log()(as_tensor(x))
 
 
 class Sqrt(Function):
@@ -41,6 +53,11 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
+def sqrt(x) -> Tensor:
+    """Square root."""
+    return Sqrt()(as_tensor(x))
+
+
 class Abs(Function):
     """``y = |x|``;  ``gx = gy * sign(x)`` (0 at x = 0, like PyTorch)."""
 
@@ -50,6 +67,11 @@ class Abs(Function):
 
     def backward(self, gy):
         return gy * numpy.sign(self.x)
+
+
+def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
+    """``|x|``."""
+    return Abs()(as_tensor(x))
 
 
 class Clamp(Function):
@@ -76,6 +98,14 @@ class Clamp(Function):
         return gy * mask
 
 
+def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit every element to ``[min, max]`` (either may be None)."""
+    return Clamp(min, max)(as_tensor(x))
+
+
+clip = clamp
+
+
 class Maximum(Function):
     """``y = max(a, b)`` element-wise; the gradient goes to the larger input, split in half
     between both where they are equal (PyTorch's convention)."""
@@ -100,6 +130,16 @@ class Minimum(Maximum):
     pick_first = staticmethod(numpy.less)
 
 
+def maximum(a, b) -> Tensor:
+    """Element-wise maximum of two tensors."""
+    return Maximum()(*as_operands(a, b))
+
+
+def minimum(a, b) -> Tensor:
+    """Element-wise minimum of two tensors."""
+    return Minimum()(*as_operands(a, b))
+
+
 class Where(Function):
     """``y = a if condition else b``;  ``ga = gy * condition``, ``gb = gy * ~condition``."""
 
@@ -118,3 +158,26 @@ class Where(Function):
         if self.needs_input_grad[1]:
             gb = sum_to(numpy.where(self.condition, zero, gy), self.shapes[1])
         return ga, gb
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (broadcast)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    return Where(condition)(*as_operands(a, b))
+
+
+# ---------------------------------------------------------------------- comparisons
+def _compare(op):
+    def compare(a, b) -> Tensor:
+        a, b = as_operands(a, b)
+        return Tensor(op(a.data, b.data), _raw=True)
+    compare.__doc__ = f"Element-wise ``numpy.{op.__name__}`` (a bool tensor, no gradient)."
+    return compare
+
+
+eq = _compare(numpy.equal)
+ne = _compare(numpy.not_equal)
+lt = _compare(numpy.less)
+le = _compare(numpy.less_equal)
+gt = _compare(numpy.greater)
+ge = _compare(numpy.greater_equal)

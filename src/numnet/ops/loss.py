@@ -1,8 +1,9 @@
 """Loss primitives that need a fused formula for exactness or stability.
 
-``cross_entropy``, ``mse_loss`` and the reductions are composed in ``numnet.nn.functional``;
-here are the three that are not plain compositions: NLL gathering with class weights, and
-the two binary cross-entropies (clamped log, stable logits form).
+``cross_entropy`` and ``mse_loss`` are composed in ``numnet.nn.functional``; here are the
+three that are not plain compositions: NLL gathering with class weights, and the two binary
+cross-entropies (clamped log, stable logits form), with their wrappers and the argument
+checks that every loss shares (``check_reduction``, ``weight_array``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,39 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import sum_to
+from numnet.ops._util import as_operands, as_tensor, sum_to
+from numnet.ops.shape import permute, reshape
+from numnet.tensor import Tensor
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction: str) -> None:
+    """Raise ValueError unless ``reduction`` is 'none', 'mean' or 'sum'."""
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def weight_array(weight, dtype):
+    """A loss's optional weight (Tensor, array or None) as an array of ``dtype``."""
+    if weight is None:
+        return None
+    return numpy.asarray(weight.data if isinstance(weight, Tensor) else weight, dtype=dtype)
+
+
+def _check_same_shape(name, input, target) -> None:  # noqa: A002
+    target_shape = tuple(numpy.shape(target.data if isinstance(target, Tensor) else target))
+    if target_shape != tuple(input.shape):
+        raise ValueError(f"{name}: target size {target_shape} must be the same as input "
+                         f"size {tuple(input.shape)}")
+
+
+def _classes_last(x: Tensor) -> Tensor:
+    """(N, C, d1, ...) -> (N * d1 * ..., C), so K-dimensional losses reduce to (N, C)."""
+    if x.ndim == 2:
+        return x
+    order = (0,) + tuple(range(2, x.ndim)) + (1,)
+    return reshape(permute(x, order), -1, x.shape[1])
 
 
 def _reduce(loss, reduction, denominator=None):
@@ -61,6 +94,25 @@ class NLLLoss(Function):
         return gx
 
 
+def nll_loss(logp, target, weight=None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood ``-w[t_i] logp[i, t_i]`` of log-probabilities (N, C, ...)."""
+    check_reduction(reduction)
+    target_array = numpy.asarray(target.data if isinstance(target, Tensor) else target)
+    if target_array.dtype.kind not in "iu":
+        raise TypeError(f"nll_loss expects integer class indices, got {target_array.dtype}")
+    if logp.ndim < 1 or target_array.shape != (logp.shape[:1] + logp.shape[2:]):
+        raise ValueError(f"nll_loss: input of shape {tuple(logp.shape)} needs targets of "
+                         f"shape {tuple(logp.shape[:1] + logp.shape[2:])}, got "
+                         f"{tuple(target_array.shape)}")
+    flat = _classes_last(logp)
+    out = NLLLoss(target_array.reshape(-1), weight_array(weight, logp.dtype),
+                  ignore_index, reduction)(as_tensor(flat))
+    if reduction == "none" and logp.ndim > 2:
+        out = reshape(out, target_array.shape)
+    return out
+
+
 class BinaryCrossEntropy(Function):
     """``loss = -w [t ln x + (1 - t) ln(1 - x)]`` with each log clamped at -100 (PyTorch).
 
@@ -98,6 +150,14 @@ class BinaryCrossEntropy(Function):
         return gx, gt
 
 
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """``-w [t ln x + (1 - t) ln(1 - x)]`` for probabilities x in [0, 1]."""
+    check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy", input, target)
+    return BinaryCrossEntropy(weight_array(weight, input.dtype), reduction)(
+        *as_operands(input, target))
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """``loss = -w [p t ln s(x) + (1 - t) ln(1 - s(x))]`` with ``s`` the sigmoid.
 
@@ -132,3 +192,13 @@ class BinaryCrossEntropyWithLogits(Function):
         if self.needs_input_grad[1]:
             gt = sum_to(g * (self.logs[1] - p * self.logs[0]), t.shape)
         return gx, gt
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",  # noqa: A002
+                                     pos_weight=None) -> Tensor:
+    """``binary_cross_entropy(sigmoid(x), t)`` in one stable formula, ``pos_weight`` optional."""
+    check_reduction(reduction)
+    _check_same_shape("binary_cross_entropy_with_logits", input, target)
+    return BinaryCrossEntropyWithLogits(
+        weight_array(weight, input.dtype), weight_array(pos_weight, input.dtype),
+        reduction)(*as_operands(input, target))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops._util import as_tensor
+from numnet.tensor import Tensor
 
 
 class BatchNorm(Function):
@@ -102,3 +104,28 @@ class BatchNorm(Function):
         return (gx,
                 ggamma.reshape(-1) if needs[1] else None,
                 gbeta.reshape(-1) if needs[2] else None)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Batch normalization over axis 1 (formulas in ``numnet.ops.normalization.BatchNorm``).
+
+    ``training=True`` normalises with the batch's statistics and updates ``running_mean``
+    / ``running_var`` in place (when given); ``training=False`` uses the running ones.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm expects input of shape (N, C, ...), got {input.shape}")
+    if training and input.data.size // input.shape[1] <= 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {tuple(input.shape)}")
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm in eval mode (training=False) needs running_mean and "
+                         "running_var")
+    stats = (None if running_mean is None else running_mean.data,
+             None if running_var is None else running_var.data)
+    function = BatchNorm(stats[0], stats[1], training, momentum, eps)
+    if weight is None and bias is None:
+        return function(as_tensor(input))
+    if weight is None or bias is None:
+        raise ValueError("batch_norm: give both weight and bias, or neither")
+    return function(as_tensor(input), as_tensor(weight), as_tensor(bias))

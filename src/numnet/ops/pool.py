@@ -3,7 +3,7 @@
 Each takes one vectorised pass per kernel offset, over cache-sized pieces of the batch
 spread over the threads (``numnet.backend.map_batch``); max pooling keeps the offset of
 each window's maximum (first one on ties, like PyTorch) for backward. ``_max_pool_chunk``
-and ``_max_pool_grad_chunk`` also serve the fused ``conv2d_relu`` (``ops/conv.py``).
+and ``_max_pool_grad_chunk`` also serve the fused ``conv2d_relu`` (``ops/conv_relu.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import map_batch
-from numnet.ops._grid import _check_input, _output_size, _pad_into, _pair, _windows
+from numnet.ops._grid import _check_input, _output_size, _pad_into, _windows, int_pair
+from numnet.ops._util import as_tensor
 
 
 def _pool_geometry(op: str, x, kernel, stride, padding) -> tuple:
@@ -34,11 +35,14 @@ class _Pool2d(Function):
     fill = 0.0
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel = _pair(kernel_size, "kernel_size", self.op, 1)
+        self.kernel = int_pair(kernel_size, f"{self.op}: kernel_size", 1, TypeError)
         no_stride = stride is None or (not isinstance(stride, numbers.Integral)
                                        and len(stride) == 0)
-        self.stride = self.kernel if no_stride else _pair(stride, "stride", self.op, 1)
-        self.padding = _pair(padding, "padding", self.op, 0)
+        if no_stride:
+            self.stride = self.kernel
+        else:
+            self.stride = int_pair(stride, f"{self.op}: stride", 1, TypeError)
+        self.padding = int_pair(padding, f"{self.op}: padding", 0, TypeError)
 
     def _padded(self, x):
         """``x`` as 4-D and padded with ``fill``, and the output size ``(OH, OW)``."""
@@ -238,7 +242,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
         tensor([[[[ 5.,  7.],
                   [13., 15.]]]])
     """
-    return MaxPool2d(kernel_size, stride, padding)(x)
+    return MaxPool2d(kernel_size, stride, padding)(as_tensor(x))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0):
@@ -264,4 +268,4 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
         tensor([[[[ 2.5000,  4.5000],
                   [10.5000, 12.5000]]]])
     """
-    return AvgPool2d(kernel_size, stride, padding)(x)
+    return AvgPool2d(kernel_size, stride, padding)(as_tensor(x))

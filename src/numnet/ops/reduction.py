@@ -1,11 +1,21 @@
-"""Reductions: ``sum mean max min var`` over ``dim`` with ``keepdim`` (``std`` composes var)."""
+"""Reductions: ``sum mean max min var`` over ``dim`` with ``keepdim`` (``std`` composes var),
+and ``argmax argmin`` (int64 indices, no gradient).
+
+The wrappers ``sum``, ``max`` and ``min`` have PyTorch's names, so the functions here call
+Python's own as ``builtins.max``.
+"""
 
 from __future__ import annotations
+
+import builtins
+import collections
 
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import normalize_dims, unreduce
+from numnet.ops._util import as_tensor, normalize_dims, unreduce
+from numnet.ops.elementwise import sqrt
+from numnet.tensor import Tensor
 
 
 class Sum(Function):
@@ -29,11 +39,21 @@ class Mean(Sum):
 
     def forward(self, x):
         y = super().forward(x)
-        self.count = max(1, int(numpy.prod([x.shape[a] for a in self.axes])))
+        self.count = builtins.max(1, int(numpy.prod([x.shape[a] for a in self.axes])))
         return (y / self.count).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         return super().backward(gy / gy.dtype.type(self.count))
+
+
+def sum(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
+    """Sum over ``dim`` (all dims when None)."""
+    return Sum(dim, keepdim)(as_tensor(x))
+
+
+def mean(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Mean over ``dim`` (all dims when None)."""
+    return Mean(dim, keepdim)(as_tensor(x))
 
 
 class Var(Function):
@@ -48,7 +68,7 @@ class Var(Function):
     def forward(self, x):
         self.axes = normalize_dims(self.dim, x.ndim)
         n = int(numpy.prod([x.shape[a] for a in self.axes]))
-        self.denominator = x.dtype.type(max(n - self.correction, 0))
+        self.denominator = x.dtype.type(builtins.max(n - self.correction, 0))
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
         with numpy.errstate(divide="ignore", invalid="ignore"):
             y = (self.centered ** 2).sum(axis=self.axes, keepdims=self.keepdim)
@@ -58,6 +78,20 @@ class Var(Function):
         g = unreduce(gy, self.axes, self.keepdim, self.centered.ndim)
         with numpy.errstate(divide="ignore", invalid="ignore"):
             return g * (2 / self.denominator) * self.centered
+
+
+def var(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """Variance ``sum (x - mean)**2 / (n - correction)``; unbiased (correction 1) by default."""
+    if correction is None:
+        correction = 0 if unbiased is False else 1
+    return Var(dim, correction, keepdim)(as_tensor(x))
+
+
+def std(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: int | None = None) -> Tensor:
+    """Standard deviation: ``sqrt(var)``."""
+    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
 class Max(Function):
@@ -98,3 +132,43 @@ class Min(Max):
 
     reduce = staticmethod(numpy.min)
     arg = staticmethod(numpy.argmin)
+
+
+MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
+
+
+def _extremum(function_class, arg, x, dim, keepdim):
+    if dim is None:
+        return function_class(None, False)(as_tensor(x))
+    values = function_class(dim, keepdim)(as_tensor(x))
+    axis = normalize_dims(dim, x.ndim)[0]
+    indices = arg(x.data, axis=axis)
+    if keepdim:
+        indices = numpy.expand_dims(indices, axis)
+    return MaxResult(values, Tensor(indices.astype(numpy.int64), _raw=True))
+
+
+def max(x, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """Maximum of all elements, or ``(values, indices)`` along ``dim`` (like PyTorch)."""
+    return _extremum(Max, numpy.argmax, x, dim, keepdim)
+
+
+def min(x, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
+    """Minimum of all elements, or ``(values, indices)`` along ``dim`` (like PyTorch)."""
+    return _extremum(Min, numpy.argmin, x, dim, keepdim)
+
+
+def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum, of the flattened tensor when ``dim`` is None."""
+    data = x.data if isinstance(x, Tensor) else numpy.asarray(x)
+    if dim is None:
+        return Tensor(numpy.asarray(numpy.argmax(data), dtype=numpy.int64), _raw=True)
+    out = numpy.argmax(data, axis=dim)
+    if keepdim:
+        out = numpy.expand_dims(out, dim)
+    return Tensor(out.astype(numpy.int64), _raw=True)
+
+
+def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) minimum, of the flattened tensor when ``dim`` is None."""
+    return argmax(-(x.data if isinstance(x, Tensor) else numpy.asarray(x)), dim, keepdim)

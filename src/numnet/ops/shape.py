@@ -6,7 +6,15 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import sum_to
+from numnet.ops._util import as_tensor, normalize_dims, sum_to
+from numnet.tensor import Tensor
+
+
+def _shape_args(shape):
+    """``f(x, 2, 3)`` and ``f(x, (2, 3))`` both as ``(2, 3)``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
 
 
 class Reshape(Function):
@@ -27,6 +35,46 @@ class Reshape(Function):
         return gy.reshape(self.in_shape)
 
 
+def reshape(x, *shape) -> Tensor:
+    """Same elements in a new shape (one entry may be -1)."""
+    return shape_op(x, _shape_args(shape))
+
+
+def shape_op(x, new_shape) -> Tensor:
+    """``x`` reshaped to ``new_shape`` (a sequence of ints), or ``x`` itself when it already
+    has that shape: the one ``Reshape`` behind reshape, view, flatten, squeeze, unsqueeze."""
+    new_shape = tuple(int(n) for n in new_shape)
+    if new_shape == x.shape:
+        return x
+    return Reshape(new_shape)(as_tensor(x))
+
+
+view = reshape
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    """Merge dims ``start_dim..end_dim`` into one."""
+    if x.ndim == 0:
+        return shape_op(x, (1,))
+    start, end = start_dim % x.ndim, end_dim % x.ndim
+    merged = int(numpy.prod(x.shape[start:end + 1]))
+    return shape_op(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
+
+
+def squeeze(x, dim=None) -> Tensor:
+    """Remove dims of length 1 (only ``dim`` when given; a no-op if it is not 1)."""
+    if dim is None:
+        return shape_op(x, tuple(n for n in x.shape if n != 1))
+    axes = normalize_dims(dim, x.ndim)
+    return shape_op(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
+
+
+def unsqueeze(x, dim: int) -> Tensor:
+    """Insert a dim of length 1 at ``dim``."""
+    dim = dim % (x.ndim + 1)
+    return shape_op(x, x.shape[:dim] + (1,) + x.shape[dim:])
+
+
 class Permute(Function):
     """``y = x`` with axes reordered by ``dims``;  ``gx = gy`` with the inverse order."""
 
@@ -41,6 +89,18 @@ class Permute(Function):
 
     def backward(self, gy):
         return numpy.transpose(gy, numpy.argsort([d % gy.ndim for d in self.dims]))
+
+
+def permute(x, *dims) -> Tensor:
+    """Reorder the dims."""
+    return Permute(_shape_args(dims))(as_tensor(x))
+
+
+def transpose(x, dim0: int, dim1: int) -> Tensor:
+    """Swap two dims."""
+    order = list(range(x.ndim))
+    order[dim0], order[dim1] = order[dim1], order[dim0]
+    return Permute(order)(as_tensor(x))
 
 
 class Expand(Function):
@@ -63,10 +123,18 @@ class Expand(Function):
         return sum_to(gy, self.in_shape)
 
 
+def expand(x, *sizes) -> Tensor:
+    """Broadcast to ``sizes`` without copying (-1 keeps a size)."""
+    return Expand(_shape_args(sizes))(as_tensor(x))
+
+
+def broadcast_to(x, shape_) -> Tensor:
+    """Broadcast to ``shape_``."""
+    return Expand(tuple(shape_))(as_tensor(x))
+
+
 def _index_arrays(index):
     """Convert Tensor parts of an index to arrays."""
-    from numnet.tensor import Tensor
-
     if isinstance(index, tuple):
         return tuple(i.data if isinstance(i, Tensor) else i for i in index)
     return index.data if isinstance(index, Tensor) else index
@@ -102,6 +170,11 @@ class GetItem(Function):
         return gx
 
 
+def getitem(x, index) -> Tensor:
+    """``x[index]``: slices, integers, integer arrays and boolean masks."""
+    return GetItem(index)(as_tensor(x))
+
+
 class Unbind(Function):
     """``(y_0, ..., y_{n-1}) = (x[0], ..., x[n-1])`` along ``dim``;  ``gx = stack(gy_i)``.
 
@@ -118,6 +191,12 @@ class Unbind(Function):
 
     def backward(self, *gys):
         return numpy.stack(gys, axis=self.dim)
+
+
+def unbind(x, dim: int = 0) -> tuple:
+    """The slices of ``x`` along ``dim``, as a tuple of tensors (one differentiable op)."""
+    out = Unbind(dim)(as_tensor(x))
+    return out if isinstance(out, tuple) else (out,)
 
 
 class Cat(Function):
@@ -142,6 +221,14 @@ class Cat(Function):
         return tuple(numpy.split(gy, bounds, axis=self.dim))
 
 
+def cat(tensors, dim: int = 0) -> Tensor:
+    """Concatenate along an existing dim."""
+    return Cat(dim)(*map(as_tensor, tensors))
+
+
+concatenate = cat
+
+
 class Stack(Function):
     """``y = stack(xs, dim)`` (a new axis);  each ``gx`` is ``gy`` indexed along ``dim``."""
 
@@ -160,6 +247,11 @@ class Stack(Function):
 
     def backward(self, gy):
         return tuple(numpy.moveaxis(gy, self.dim, 0))
+
+
+def stack(tensors, dim: int = 0) -> Tensor:
+    """Stack along a new dim."""
+    return Stack(dim)(*map(as_tensor, tensors))
 
 
 class Pad(Function):
@@ -198,3 +290,10 @@ class Pad(Function):
         g = gy[shrink]
         regrow = [(-min(a, 0), -min(b, 0)) for a, b in self.widths]
         return numpy.pad(g, regrow) if any(a or b for a, b in regrow) else g
+
+
+def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad with a constant; ``pad`` lists (left, right) pairs from the last dim backwards."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad mode {mode!r}: only 'constant' is implemented")
+    return Pad(pad, value)(as_tensor(x))

@@ -1,0 +1,115 @@
+"""numnet's imports run one way (down the layers of DESIGN.md): the graph of its modules'
+imports, imports inside functions included, has no cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "numnet"
+
+
+def module_files(root: Path) -> dict:
+    """``{dotted name: path}`` of every module of the package in the folder ``root``."""
+    modules = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(root.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _imported(name: str, path: Path, node, modules: dict) -> list:
+    """The modules of ``modules`` that the import statement ``node`` in ``name`` loads.
+
+    ``import a.b`` and ``from a import b`` load ``a.b`` when it is a module; ``from a import
+    f`` (f not a module) loads ``a``. The parent packages that Python also runs first are
+    not counted: every submodule would otherwise depend on its package's ``__init__``.
+    """
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names if alias.name in modules]
+    if node.level:
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+        source = f"{base}.{node.module}" if node.module else base
+    else:
+        source = node.module
+    if source not in modules:
+        return []
+    targets = []
+    for alias in node.names:
+        submodule = f"{source}.{alias.name}"
+        targets.append(submodule if submodule in modules else source)
+    return targets
+
+
+def import_graph(root: Path) -> dict:
+    """``{module: {imported module: line}}`` for every module under ``root``, counting every
+    import statement anywhere in the file (in functions, in ``if`` blocks, ...)."""
+    modules = module_files(root)
+    graph = {}
+    for name, path in modules.items():
+        edges = graph[name] = {}
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for target in _imported(name, path, node, modules):
+                    edges.setdefault(target, node.lineno)
+    return graph
+
+
+def find_cycle(graph: dict) -> list | None:
+    """A cycle ``[m0, m1, ..., m0]`` of ``graph`` (each importing the next), or None.
+
+    Depth-first search with an explicit stack; a module met again while it is still on the
+    current path closes a cycle.
+    """
+    done = set()
+    for start in sorted(graph):
+        if start in done:
+            continue
+        path = [start]
+        on_path = {start}
+        pending = [iter(sorted(graph[start]))]
+        while pending:
+            for target in pending[-1]:
+                if target in on_path:
+                    return path[path.index(target):] + [target]
+                if target not in done:
+                    path.append(target)
+                    on_path.add(target)
+                    pending.append(iter(sorted(graph[target])))
+                    break
+            else:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                pending.pop()
+    return None
+
+
+def describe(cycle: list, graph: dict) -> str:
+    steps = [f"{a} -> {b} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])]
+    return "import cycle:\n  " + "\n  ".join(steps)
+
+
+def test_numnet_has_no_import_cycle():
+    graph = import_graph(SRC)
+    assert graph["numnet.tensor"].keys() >= {"numnet.autograd", "numnet.backend"}
+    cycle = find_cycle(graph)
+    assert cycle is None, describe(cycle, graph)
+
+
+def test_a_cycle_through_an_import_inside_a_function_is_found(tmp_path):
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("from pkg import low\n")
+    (package / "low.py").write_text("def f():\n    from .sub import high\n    return high\n")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "sub" / "high.py").write_text("from pkg.low import f\n")
+    graph = import_graph(package)
+    assert graph["pkg.low"] == {"pkg.sub.high": 2}
+    assert describe(find_cycle(graph), graph) == (
+        "import cycle:\n  pkg.low -> pkg.sub.high (line 2)\n  pkg.sub.high -> pkg.low (line 1)")
+    (package / "low.py").write_text("import os\n")
+    assert find_cycle(import_graph(package)) is None
