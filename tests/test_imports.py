@@ -1,5 +1,5 @@
-"""numnet's imports run one way (down the layers of DESIGN.md): the graph of its modules'
-imports, imports inside functions included, has no cycle."""
+"""numnet's imports run one way, down its layers: the graph of its modules' imports, imports
+inside functions included, has no cycle, and no module imports a layer below its own."""
 
 from __future__ import annotations
 
@@ -91,6 +91,29 @@ def find_cycle(graph: dict) -> list | None:
 def describe(cycle: list, graph: dict) -> str:
     steps = [f"{a} -> {b} (line {graph[a][b]})" for a, b in zip(cycle, cycle[1:])]
     return "import cycle:\n  " + "\n  ".join(steps)
+
+
+# The layers, each importing only those before it (and modules of its own layer): the order
+# of DESIGN.md, with the small modules it does not name put where they belong. "numnet" is
+# the package's __init__, the public API that the scripts on top of it import.
+LAYERS = ("backend", "random", "autograd", "tensor_repr", "tensor", "creation", "gradcheck",
+          "ops", "nn", "optim", "data", "serialization", "models", "train", "viz", "numnet",
+          "lecture", "commands", "cli", "__main__")
+
+
+def layer_of(module: str) -> str:
+    """``numnet.ops.conv`` -> ``ops``; the package itself -> ``numnet``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def test_every_import_runs_up_the_layer_list():
+    graph = import_graph(SRC)
+    assert {layer_of(module) for module in graph} == set(LAYERS)
+    upward = [f"{a} -> {b} (line {line})" for a, targets in graph.items()
+              for b, line in targets.items()
+              if LAYERS.index(layer_of(b)) > LAYERS.index(layer_of(a))]
+    assert not upward, "imports of a later layer:\n  " + "\n  ".join(upward)
 
 
 def test_numnet_has_no_import_cycle():

@@ -38,11 +38,11 @@ from pathlib import Path
 
 import numpy
 
-import numnet
 from numnet import random as nn_random
 from numnet import serialization
 from numnet.autograd import no_grad
 from numnet.nn import functional as F
+from numnet.nn.utils import clip_grad_norm_
 from numnet.tensor import Tensor
 
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
@@ -139,7 +139,7 @@ class Trainer:
         self.optimizer.zero_grad()
         loss.backward()
         if self.clip_grad_norm is not None:
-            numnet.nn.utils.clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
+            clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
         self.optimizer.step()
         if self.scheduler is not None and self.scheduler_step == "batch":
             self.scheduler.step()
