@@ -7,7 +7,9 @@ Three layers, each built on the one below:
    every write goes to a temporary file in the destination's folder, is flushed and
    ``os.fsync``'ed, then renamed over the destination with ``os.replace`` (atomic on POSIX
    and Windows) and the folder is fsynced: a crash at any point leaves either the old file
-   or the new one, never a half-written one.
+   or the new one, never a half-written one. A process killed mid-write leaves only its
+   temporary file (``.NAME.<hex>.tmp``), which ``remove_temporaries`` sweeps; a failed
+   write (ENOSPC: disk full) raises the ``OSError`` naming the destination.
 2. **Containers: flat arrays + JSON metadata in one file** (``save_npz`` / ``load_npz``).
    A ``.npz`` (a zip of ``.npy`` files) holds arrays only; the metadata is stored inside it
    as the entry ``__metadata__``: the UTF-8 bytes of ``{"format": "numnet-checkpoint",
@@ -40,9 +42,13 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import secrets
+import struct
 import zipfile
+import zlib
 
 import numpy
 
@@ -64,6 +70,12 @@ class CheckpointError(OSError, ValueError):
 
 
 # ---------------------------------------------------------------------- 1. atomic writes
+TEMP_SUFFIX = ".tmp"
+"""The temporary file of an atomic write of ``folder/NAME`` is ``folder/.NAME.<12 hex
+digits>.tmp`` until it is renamed over ``NAME``."""
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
+
+
 def _fsync_folder(folder: str) -> None:
     """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
     try:
@@ -92,23 +104,63 @@ def atomic_write(path, write) -> None:
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    temp = os.path.join(folder, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never clobber; mode 0o666 filtered by the umask, like open(path, "w")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                 0o666)
+    name = f".{os.path.basename(path)}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
+    temp = os.path.join(folder, name)
+    try:
+        # O_EXCL: never clobber; mode 0o666 filtered by the umask, like open(path, "w")
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
+    except OSError as error:
+        named = _naming(error, path)
+        if named is error:
+            raise
+        raise named from None
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         try:
             os.unlink(temp)
         except OSError:
             pass
-        raise
+        named = _naming(error, path) if isinstance(error, OSError) else error
+        if named is error:
+            raise
+        raise named from None
     _fsync_folder(folder)
+
+
+def _naming(error: OSError, path: str) -> OSError:
+    """``error`` (a failed write of ``path``, e.g. ENOSPC: disk full) naming ``path`` rather
+    than no file or the temporary one; the same error when it is not a plain OS error."""
+    if (type(error).__module__ != "builtins" or error.errno is None
+            or error.filename == path):
+        return error
+    return OSError(error.errno, error.strerror, path)  # the errno's subclass, as open() gives
+
+
+def remove_temporaries(folder) -> list:
+    """Remove the temporary files of atomic writes that never finished (the writing process
+    was killed) from ``folder``: the ``.NAME.<12 hex digits>.tmp`` files of ``atomic_write``.
+
+    Call it only while no other process writes into ``folder`` (``numnet train`` holds the
+    run folder's lock): a live writer's temporary file looks the same.
+
+    Returns:
+        The names of the files removed, sorted.
+    """
+    removed = []
+    for name in sorted(os.listdir(folder)):
+        if _TEMPORARY.fullmatch(name):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except FileNotFoundError:
+                continue
+            removed.append(name)
+    return removed
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
@@ -162,7 +214,9 @@ def _read_metadata_document(raw: numpy.ndarray, path: str) -> dict:
         document = json.loads(raw.tobytes().decode("utf-8"))
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise ValueError("the format tag is missing")
-    except ValueError as error:
+        if not isinstance(document.get("metadata", {}), dict):
+            raise ValueError("the metadata is not a JSON object")
+    except (ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: unreadable metadata ({error}): not a numnet "
                               "checkpoint or damaged") from None
     version = document.get("format_version")
@@ -200,8 +254,126 @@ def save_npz(arrays: dict, path, metadata: dict | None = None, compress: bool = 
     atomic_write(path, lambda f: _write_npz(f, checked, compress))
 
 
+_ZIP_SIGNATURES = (b"PK\x03\x04", b"PK\x05\x06")
+"""How a zip file (a ``.npz``) begins: a local file header, or the end record of an empty one."""
+_NPY_SIGNATURE = b"\x93NUMPY"
+_DEFLATE_MAX_RATIO = 1032
+"""Deflate expands at most about 1032-fold, so a member claiming more is damaged."""
+_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, struct.error,
+           ValueError, TypeError, SyntaxError, OverflowError, RecursionError,
+           NotImplementedError)
+"""What zipfile, zlib and NumPy's header parser raise on a damaged file (zipfile raises
+NotImplementedError for flag bits it does not support, e.g. a flipped one)."""
+
+
+def _reason(error: BaseException) -> str:
+    """What a zipfile/zlib/NumPy error says is wrong, in words a user can act on."""
+    if isinstance(error, zlib.error):
+        return "its compressed data is corrupt"
+    if isinstance(error, EOFError):
+        return "it ends in the middle of an entry"
+    if isinstance(error, struct.error):
+        return "its zip directory is damaged"
+    if isinstance(error, RecursionError):
+        return "its metadata is nested too deeply"
+    text = str(error)
+    if "allow_pickle" in text or not text:
+        return type(error).__name__
+    return text
+
+
+def _refuse_non_zip(start: bytes, path: str) -> None:
+    """Refuse a file that cannot be a ``.npz``, saying what it is instead."""
+    if start.startswith(_ZIP_SIGNATURES):
+        return
+    if start.startswith(_NPY_SIGNATURE):
+        raise CheckpointError(f"{path}: a single .npy array, not a numnet .npz checkpoint")
+    if start[:1] == b"\x80":
+        raise CheckpointError(f"{path}: refused to load: it is a Python pickle, not a .npz "
+                              "checkpoint (numnet never loads pickles: they can run code)")
+    if not start:
+        raise CheckpointError(f"{path}: the file is empty, not a .npz checkpoint")
+    raise CheckpointError(f"{path}: not a .npz checkpoint: it starts with {start[:8]!r}, "
+                          "not the zip signature b'PK\\x03\\x04'; is it the right file?")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, length: int,
+                 path: str) -> numpy.ndarray:
+    """One ``.npy`` entry as an array; its sizes are checked against the file's ``length``
+    before anything is allocated, and its CRC when it has been read."""
+    name = info.filename
+    if info.flag_bits & 0x1:
+        raise CheckpointError(f"{path}: entry {name!r} is encrypted; numnet writes none")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise CheckpointError(f"{path}: entry {name!r} uses compression method "
+                              f"{info.compress_type}; numnet writes stored or deflated entries")
+    limit = info.compress_size
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        limit = _DEFLATE_MAX_RATIO * info.compress_size + 1024
+    if info.compress_size > length or info.file_size > limit:
+        raise CheckpointError(f"{path}: entry {name!r} claims {info.file_size} bytes "
+                              f"({info.compress_size} stored) in a file of {length} bytes: "
+                              "the file is damaged or truncated")
+    with archive.open(info) as member:
+        try:
+            version = numpy.lib.format.read_magic(member)
+        except ValueError:
+            raise CheckpointError(f"{path}: entry {name!r} is not a .npy array") from None
+        readers = {(1, 0): numpy.lib.format.read_array_header_1_0,
+                   (2, 0): numpy.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise CheckpointError(f"{path}: entry {name!r} is a .npy of version "
+                                  f"{version[0]}.{version[1]}, which numnet does not write")
+        try:
+            shape, fortran_order, dtype = readers[version](member)
+        except (ValueError, TypeError, SyntaxError, RecursionError) as error:
+            reason = str(error)
+            if "allow_pickle" in reason:  # NumPy's advice for long headers: never ours
+                reason = "the header is longer than the 10000 bytes NumPy parses safely"
+            raise CheckpointError(f"{path}: array {name[:-4]!r} has a damaged .npy header "
+                                  f"({reason[:200]}): the file is damaged") from error
+        if dtype.hasobject:
+            raise CheckpointError(f"{path}: refused to load array {name[:-4]!r}: its dtype "
+                                  f"{dtype} holds Python objects, which only pickle could "
+                                  "load, and pickle can run code; checkpoints hold numeric "
+                                  "arrays only")
+        count = math.prod(shape)
+        nbytes = count * dtype.itemsize
+        held = info.file_size - member.tell()
+        if nbytes != held:
+            raise CheckpointError(f"{path}: array {name[:-4]!r}: its header promises shape "
+                                  f"{shape} of {dtype} = {nbytes} bytes, but the entry holds "
+                                  f"{held}: the file is damaged")
+        array = numpy.empty(count, dtype)  # its size is checked against the file above
+        filled = _read_into(member, memoryview(array.view(numpy.uint8)) if nbytes else None)
+        if filled != nbytes or member.read(1):  # reading to the end checks the CRC-32
+            raise CheckpointError(f"{path}: array {name[:-4]!r}: {filled} bytes of data "
+                                  f"where its header promises {nbytes}: the file is damaged")
+    return array.reshape(shape, order="F" if fortran_order else "C")
+
+
+def _read_into(member, buffer) -> int:
+    """Fill ``buffer`` (a byte memoryview, or None for no bytes) from ``member`` in 1 MiB
+    chunks; the number of bytes read (fewer at the member's end)."""
+    if buffer is None:
+        return 0
+    filled = 0
+    while filled < len(buffer):
+        chunk = member.read(min(len(buffer) - filled, 1 << 20))
+        if not chunk:
+            break
+        buffer[filled:filled + len(chunk)] = chunk
+        filled += len(chunk)
+    return filled
+
+
 def load_npz(path) -> tuple:
     """Load a checkpoint written by ``save_npz``.
+
+    Only zip files of ``.npy`` entries are read, and each entry with NumPy's header parser
+    and plain byte reads (never ``numpy.load``, so never pickle): every size a header
+    promises is checked against the file before anything is allocated, and every entry's
+    CRC-32 is verified.
 
     Args:
         path: the ``.npz`` file.
@@ -218,26 +390,29 @@ def load_npz(path) -> tuple:
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint {path} not found")
-    try:
-        archive = numpy.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise CheckpointError(f"{path}: refused to load: {error} (checkpoints are "
-                              ".npz files of numeric arrays)") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as error:
-        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({error})") from None
-    if not isinstance(archive, numpy.lib.npyio.NpzFile):
-        raise CheckpointError(f"{path}: a single .npy array, not a numnet .npz checkpoint")
     arrays = {}
-    with archive:
-        for name in archive.files:
-            try:
-                arrays[name] = archive[name]
-            except ValueError as error:
-                raise CheckpointError(f"{path}: refused to load array {name!r}: {error} "
-                                      "(an object array would need pickle, which could run "
-                                      "code; checkpoints hold numeric arrays only)") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as error:
-                raise CheckpointError(f"{path}: array {name!r} is damaged ({error})") from None
+    try:
+        with open(path, "rb") as f:
+            length = os.fstat(f.fileno()).st_size
+            _refuse_non_zip(f.read(8), path)
+            f.seek(0)
+            with zipfile.ZipFile(f) as archive:
+                for info in archive.infolist():
+                    if not info.filename.endswith(".npy"):
+                        raise CheckpointError(f"{path}: entry {info.filename!r} is not a "
+                                              ".npy array: not a numnet checkpoint")
+                    name = info.filename[:-4]
+                    if name in arrays:
+                        raise CheckpointError(f"{path}: two entries named {info.filename!r}:"
+                                              " the file is damaged")
+                    arrays[name] = _read_member(archive, info, length, path)
+    except CheckpointError:
+        raise
+    except _DAMAGE as error:
+        raise CheckpointError(f"{path}: not a readable .npz checkpoint ({_reason(error)}): "
+                              "the file is damaged or truncated") from error
+    except OSError as error:
+        raise CheckpointError(f"{path}: cannot read it ({error.strerror or error})") from error
     raw = arrays.pop(METADATA_KEY, None)
     if raw is None:
         raise CheckpointError(f"{path}: no {METADATA_KEY} entry: not a numnet checkpoint")
@@ -314,7 +489,12 @@ def load(path):
     """Read an object written by ``save`` (no pickle: arrays and JSON only; arrays come
     back as NumPy arrays)."""
     arrays, metadata = load_npz(path)
-    if metadata.get("format") != OBJECT_FORMAT:
+    if metadata.get("format") != OBJECT_FORMAT or "object" not in metadata:
         raise CheckpointError(f"{path} was not written by numnet.save "
                               f"(format {metadata.get('format')!r})")
-    return decode(metadata["object"], arrays)
+    try:
+        return decode(metadata["object"], arrays)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: the saved object refers to arrays or values that are "
+                              f"not there ({type(error).__name__}: {error}): the file is "
+                              "damaged") from error

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import _codecs
 import io
+import math
 import os
 import pickle
+import pickletools
 
 import numpy
 
@@ -34,28 +36,125 @@ def _latin1_encode(text, encoding="latin1", errors="strict"):
     return _codecs.encode(text, "latin1")
 
 
-def _numpy_globals() -> dict:
-    """The globals a pickled ndarray refers to, under NumPy 1 and 2 module names, resolved
-    from NumPy's own reducers (no import of deprecated paths)."""
-    array = numpy.zeros(1, numpy.uint8)
-    reconstruct = array.__reduce__()[0]
-    frombuffer = array.__reduce_ex__(5)[0]
-    allowed = {("numpy", "ndarray"): numpy.ndarray, ("numpy", "dtype"): numpy.dtype,
-               ("_codecs", "encode"): _latin1_encode}
-    for package in ("numpy.core", "numpy._core"):
-        allowed[(f"{package}.multiarray", "_reconstruct")] = reconstruct
-        allowed[(f"{package}.numeric", "_frombuffer")] = frombuffer
-    return allowed
+_PLAIN_DTYPES = frozenset(
+    ("b1", "i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f2", "f4", "f8"))
+"""The dtypes a pickled array may have: plain numbers (no objects, fields or subarrays)."""
+_PLAIN_DTYPE_STATE = (None, None, None, -1, -1, 0)
+"""``dtype.__reduce__()[2][2:]`` of every plain dtype: no subarray, names, fields, sizes."""
+_MAX_DIMS = 32
+
+
+def _text(value):
+    """``value`` as ``str`` when it is ``bytes`` (Python 2 pickles read with
+    ``encoding='bytes'`` give their strings as bytes)."""
+    return value.decode("latin1") if isinstance(value, bytes) else value
 
 
 class RefusedGlobal(pickle.UnpicklingError):
     """The pickle names a global outside the allowlist (it may be hostile)."""
 
 
+class PickledDType:
+    """Stands for ``numpy.dtype`` in a pickle. Only a plain numeric dtype is admitted, and
+    ``__setstate__`` only its byte order: NumPy's own ``dtype.__setstate__`` would accept a
+    hostile state (object flags, fields) that later crashes the array built on it."""
+
+    def __init__(self, spec, align=False, copy=False):
+        spec = _text(spec)
+        if (not isinstance(spec, str) or spec not in _PLAIN_DTYPES
+                or not isinstance(align, bool) or not isinstance(copy, bool)):
+            raise RefusedGlobal(f"refused dtype {repr(spec)[:40]}: only uint8 arrays and "
+                                "other plain numeric dtypes are allowed")
+        self.dtype = numpy.dtype(spec)
+
+    def __setstate__(self, state):
+        order = _text(state[1]) if isinstance(state, tuple) and len(state) == 8 else None
+        if (order not in ("<", ">", "|", "=") or state[0] != 3
+                or tuple(state[2:]) != _PLAIN_DTYPE_STATE):
+            raise RefusedGlobal(f"refused the state of dtype {self.dtype}: only a plain "
+                                "numeric dtype's byte order may be set")
+        if order in ("<", ">"):
+            self.dtype = self.dtype.newbyteorder(order)
+
+
+def _checked_shape(shape, dtype, nbytes: int) -> tuple:
+    """``shape``, when it describes exactly ``nbytes`` of ``dtype`` (checked with Python
+    ints, before anything is allocated)."""
+    if (not isinstance(shape, tuple) or len(shape) > _MAX_DIMS
+            or not all(type(n) is int and n >= 0 for n in shape)):
+        raise pickle.UnpicklingError(f"bad array shape {shape!r}"[:200])
+    if not isinstance(dtype, PickledDType):
+        raise pickle.UnpicklingError(f"an array's dtype is a {type(dtype).__name__}")
+    need = math.prod(shape) * dtype.dtype.itemsize
+    if need != nbytes:
+        raise pickle.UnpicklingError(f"an array of shape {shape} and dtype {dtype.dtype} "
+                                     f"needs {need} bytes, the pickle holds {nbytes}")
+    return shape
+
+
+class PickledArray:
+    """An ndarray from ``_reconstruct``, filled in by ``__setstate__`` (the pickle's BUILD):
+    the state's shape is checked against the length of its bytes, then the array is built
+    from those bytes in ``.array``. NumPy's own ``ndarray.__setstate__`` would allocate
+    whatever shape the state names, and crashes on an object state with a short list."""
+
+    def __init__(self):
+        self.array = None
+
+    def __setstate__(self, state):
+        if self.array is not None:
+            raise pickle.UnpicklingError("an array's state is set twice")
+        if isinstance(state, tuple) and len(state) == 5 and state[0] == 1:
+            state = state[1:]
+        if not isinstance(state, tuple) or len(state) != 4:
+            raise pickle.UnpicklingError("bad array state")
+        shape, dtype, fortran, raw = state
+        if not isinstance(fortran, bool) or not isinstance(raw, bytes):
+            raise pickle.UnpicklingError("bad array state")
+        shape = _checked_shape(shape, dtype, len(raw))
+        flat = numpy.frombuffer(bytearray(raw), dtype.dtype)
+        self.array = flat.reshape(shape, order="F" if fortran else "C")
+
+
+class _NDArrayName:
+    """Stands for ``numpy.ndarray`` in a pickle: only ever ``_reconstruct``'s first
+    argument, never called."""
+
+
+def _reconstruct(cls, shape, typecode):
+    """``numpy._core.multiarray._reconstruct`` as NumPy's pickles call it,
+    ``(ndarray, (0,), b'b')``: an empty array whose state comes next."""
+    if not isinstance(cls, _NDArrayName) or shape != (0,) or _text(typecode) != "b":
+        raise RefusedGlobal("refused _reconstruct with arguments other than NumPy's "
+                            "(ndarray, (0,), b'b')")
+    return PickledArray()
+
+
+def _frombuffer(buffer, dtype, shape, order):
+    """``numpy._core.numeric._frombuffer`` (protocol 5 pickles), with the shape checked
+    against the buffer's length first."""
+    if not isinstance(buffer, (bytes, bytearray)) or _text(order) not in ("C", "F"):
+        raise pickle.UnpicklingError("bad in-band array buffer")
+    shape = _checked_shape(shape, dtype, len(buffer))
+    return numpy.frombuffer(buffer, dtype.dtype).reshape(shape, order=_text(order))
+
+
+def _numpy_globals() -> dict:
+    """The globals a pickled ndarray refers to, under NumPy 1 and 2 module names, each
+    mapped to numnet's checked stand-in (no NumPy reconstructor ever sees the pickle)."""
+    allowed = {("numpy", "ndarray"): _NDArrayName(), ("numpy", "dtype"): PickledDType,
+               ("_codecs", "encode"): _latin1_encode}
+    for package in ("numpy.core", "numpy._core"):
+        allowed[(f"{package}.multiarray", "_reconstruct")] = _reconstruct
+        allowed[(f"{package}.numeric", "_frombuffer")] = _frombuffer
+    return allowed
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that builds only dicts, lists, tuples, bytes, str, numbers and NumPy
     arrays: ``find_class`` admits ``numpy.ndarray``, ``numpy.dtype``, NumPy's array
-    reconstructors and latin-1 ``_codecs.encode``, and refuses everything else."""
+    reconstructors and latin-1 ``_codecs.encode`` (each as a checked stand-in), and refuses
+    everything else."""
 
     ALLOWED = _numpy_globals()
 
@@ -69,10 +168,49 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise RefusedGlobal("refused a persistent id")
 
 
+_MEMO_OPCODES = frozenset(("PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"))
+
+
+def check_opcodes(data: bytes) -> None:
+    """Walk ``data``'s opcodes with ``pickletools.genops`` (which checks every
+    length-prefixed argument against the bytes that are there) and refuse memo indices and
+    frames beyond the pickle's size: the C unpickler allocates what these promise before
+    it reads."""
+    for opcode, arg, position in pickletools.genops(data):
+        if opcode.name in _MEMO_OPCODES and not 0 <= arg <= len(data):
+            raise pickle.UnpicklingError(f"memo index {arg} at byte {position} is beyond "
+                                         f"the pickle's {len(data)} bytes")
+        if opcode.name == "FRAME" and arg > len(data) - position:
+            raise pickle.UnpicklingError(f"a frame of {arg} bytes at byte {position} runs "
+                                         "past the end")
+
+
 def restricted_loads(data: bytes):
     """Unpickle ``data`` with ``RestrictedUnpickler`` (``encoding='bytes'``, as Python 2
-    pickles need)."""
-    return RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+    pickles need) after ``check_opcodes``; arrays come back as NumPy arrays."""
+    check_opcodes(data)
+    return _resolve(RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load())
+
+
+def _resolve(value):
+    """``value`` with every ``PickledArray`` replaced by its array, through dicts and lists
+    (a pickle's memo makes a graph, so each container is visited once)."""
+    if isinstance(value, PickledArray):
+        return value.array
+    seen = set()
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if id(item) in seen or not isinstance(item, (dict, list)):
+            continue
+        seen.add(id(item))
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in list(pairs):
+            if isinstance(child, PickledArray):
+                item[key] = child.array
+            else:
+                stack.append(child)
+    return value
 
 
 def _field(batch: dict, key: str):
@@ -102,18 +240,19 @@ def read_batch(path) -> tuple:
     except RefusedGlobal as error:
         raise DatasetError(f"{path}: unsafe pickle, {error}: a CIFAR-10 batch holds only "
                            "dicts, lists, bytes, ints and NumPy arrays; do not use this "
-                           "file, download the dataset again", path) from None
+                           "file, download the dataset again", path) from error
     except Exception as error:  # truncated or garbled pickles raise many kinds
         raise DatasetError(f"{path}: not a readable CIFAR-10 batch "
-                           f"({type(error).__name__}: {error}); download it again",
-                           path) from None
+                           f"({type(error).__name__}: {str(error)[:200]}); download it "
+                           "again", path) from error
     if not isinstance(batch, dict):
         raise DatasetError(f"{path}: expected a pickled dict, found a "
                            f"{type(batch).__name__}", path)
     data = _field(batch, "data")
     labels = _field(batch, "labels")
     if data is None or labels is None:
-        keys = sorted(str(k) for k in batch)
+        keys = sorted(repr(k)[:40] if isinstance(k, (bytes, str)) else type(k).__name__
+                      for k in batch)
         raise DatasetError(f"{path}: missing key b'data' or b'labels' (keys: {keys})", path)
     if (not isinstance(data, numpy.ndarray) or data.dtype != numpy.uint8 or data.ndim != 2
             or data.shape[1] != 3072):
@@ -123,8 +262,12 @@ def read_batch(path) -> tuple:
                            f"found a {what}", path)
     if isinstance(labels, numpy.ndarray) and labels.dtype.kind in "iu":
         labels = labels.astype(numpy.int64).reshape(-1)
-    elif isinstance(labels, list) and numpy.array(labels).dtype.kind in "iu":
-        labels = numpy.array(labels, dtype=numpy.int64).reshape(-1)
+    elif isinstance(labels, list) and all(type(v) is int for v in labels):
+        huge = [i for i, v in enumerate(labels) if not -2**63 <= v < 2**63]
+        if huge:  # beyond int64: not a class index, and numpy.array would overflow
+            raise DatasetError(f"{path}: the label at index {huge[0]} does not fit in 64 "
+                               "bits, out of range 0..9: the file is corrupt", path)
+        labels = numpy.array(labels, dtype=numpy.int64)
     else:
         raise DatasetError(f"{path}: b'labels' should be a list of ints", path)
     if labels.shape[0] != data.shape[0]:

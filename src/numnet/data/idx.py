@@ -10,6 +10,7 @@ label range.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zlib
 
@@ -29,27 +30,90 @@ FILES = {
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
-def read_bytes(path) -> bytes:
-    """The contents of ``path``, gunzipped when it ends in ``.gz``."""
-    path = os.fspath(path)
-    try:
-        if path.endswith(".gz"):
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        with open(path, "rb") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found", path) from None
-    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
-        raise DatasetError(f"{path}: not a valid gzip file ({error}): the download is "
-                           "damaged or incomplete; download it again", path) from None
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read it ({error.strerror or error})",
-                           path) from None
+_MAX_DIMS = 32
+"""The most sizes an IDX header may list (NumPy 1's limit on dimensions; NumPy 2 has 64)."""
+_DEFLATE_MAX_RATIO = 1032
+"""Deflate expands at most about 1032-fold: the most data a ``.gz`` of a given size holds."""
+_CHUNK = 1 << 20
+
+
+def _read_exactly(f, n: int) -> bytes:
+    """Up to ``n`` bytes from ``f``, fewer only at its end, read in chunks (so ``n`` is
+    never allocated in one go on the word of a header)."""
+    chunks = []
+    left = n
+    while left > 0:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _count_rest(f, limit: int) -> int:
+    """How many bytes are left in ``f``, counting at most ``limit`` (then ``limit + 1``)."""
+    count = 0
+    while count <= limit:
+        chunk = f.read(_CHUNK)
+        if not chunk:
+            break
+        count += len(chunk)
+    return count
+
+
+def _parse_idx(f, path: str, length: int, gz: bool, expected_magic) -> numpy.ndarray:
+    """The array in the open IDX stream ``f`` (``length``: the file's size on disk)."""
+    head = _read_exactly(f, 4)
+    if len(head) < 4:
+        raise DatasetError(f"{path}: only {len(head)} bytes, too short for an IDX header: "
+                           "the file is truncated; download it again", path)
+    magic = int.from_bytes(head, "big")
+    if expected_magic is not None and magic != expected_magic:
+        kind = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}.get(expected_magic, "")
+        raise DatasetError(f"{path}: wrong magic number {magic} (expected {expected_magic} "
+                           f"for an IDX {kind} file): is it the right file, not damaged?",
+                           path)
+    type_code, ndim = head[2], head[3]
+    if head[:2] != b"\x00\x00" or type_code not in _IDX_TYPES or ndim == 0:
+        raise DatasetError(f"{path}: not an IDX file (magic number {magic:#010x})", path)
+    if ndim > _MAX_DIMS:
+        raise DatasetError(f"{path}: the IDX header lists {ndim} sizes, more than the "
+                           f"{_MAX_DIMS} an array can have: the file is corrupt", path)
+    header = 4 + 4 * ndim
+    sizes = _read_exactly(f, 4 * ndim)
+    if len(sizes) < 4 * ndim:
+        raise DatasetError(f"{path}: truncated header ({4 + len(sizes)} bytes, the {ndim} "
+                           f"sizes need {header}); download it again", path)
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, 4 * ndim, 4))
+    dtype = numpy.dtype(_IDX_TYPES[type_code])
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    # the file's size bounds the payload: checked before anything is allocated
+    most = _DEFLATE_MAX_RATIO * length if gz else length - header
+    if expected > most:
+        held = (f"a {length}-byte gzip file can hold at most {most}" if gz
+                else f"only {most} follow")
+        raise DatasetError(f"{path}: truncated: the header promises {shape} = {expected} "
+                           f"bytes of data but {held}; download it again", path)
+    data = _read_exactly(f, expected)
+    if len(data) < expected:
+        raise DatasetError(f"{path}: truncated: the header promises {shape} = {expected} "
+                           f"bytes of data but only {len(data)} follow; download it again",
+                           path)
+    extra = _count_rest(f, most - expected)
+    if extra:
+        raise DatasetError(f"{path}: {extra} unexpected bytes after the {shape} data the "
+                           "header describes: the file is corrupt", path)
+    array = numpy.frombuffer(data, dtype).reshape(shape)
+    return array.astype(dtype.newbyteorder("="))
 
 
 def read_idx(path, expected_magic: int | None = None) -> numpy.ndarray:
     """Read one IDX file (raw or ``.gz``) into an array in native byte order.
+
+    The header is read first and the size it promises checked against the file's (for a
+    ``.gz``, against the most its compressed size can expand to) before the data is read,
+    so a damaged header never makes the reader allocate what the file cannot hold.
 
     Args:
         path: the file.
@@ -60,39 +124,30 @@ def read_idx(path, expected_magic: int | None = None) -> numpy.ndarray:
         The array, shaped by the header's sizes.
 
     Raises:
-        DatasetError: wrong magic number, unknown type, or a payload whose length differs
-            from what the header promises (truncated or with trailing bytes).
+        DatasetError: missing or unreadable, a damaged gzip stream, wrong magic number,
+            unknown type, too many sizes, or a payload whose length differs from what the
+            header promises (truncated or with trailing bytes).
     """
     path = os.fspath(path)
-    data = read_bytes(path)
-    if len(data) < 4:
-        raise DatasetError(f"{path}: only {len(data)} bytes, too short for an IDX header: "
-                           "the file is truncated; download it again", path)
-    magic = int.from_bytes(data[:4], "big")
-    if expected_magic is not None and magic != expected_magic:
-        kind = {IMAGES_MAGIC: "images", LABELS_MAGIC: "labels"}.get(expected_magic, "")
-        raise DatasetError(f"{path}: wrong magic number {magic} (expected {expected_magic} "
-                           f"for an IDX {kind} file): is it the right file, not damaged?",
-                           path)
-    type_code, ndim = data[2], data[3]
-    if data[:2] != b"\x00\x00" or type_code not in _IDX_TYPES or ndim == 0:
-        raise DatasetError(f"{path}: not an IDX file (magic number {magic:#010x})", path)
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{path}: truncated header ({len(data)} bytes, the {ndim} sizes "
-                           f"need {header}); download it again", path)
-    shape = tuple(int(s) for s in numpy.frombuffer(data, ">u4", count=ndim, offset=4))
-    dtype = numpy.dtype(_IDX_TYPES[type_code])
-    expected = int(numpy.prod(shape, dtype=numpy.int64)) * dtype.itemsize
-    payload = len(data) - header
-    if payload < expected:
-        raise DatasetError(f"{path}: truncated: the header promises {shape} = {expected} "
-                           f"bytes of data but only {payload} follow; download it again", path)
-    if payload > expected:
-        raise DatasetError(f"{path}: {payload - expected} unexpected bytes after the "
-                           f"{shape} data the header describes: the file is corrupt", path)
-    array = numpy.frombuffer(data, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="))
+    gz = path.endswith(".gz")
+    try:
+        with open(path, "rb") as raw:
+            length = os.fstat(raw.fileno()).st_size
+            if not gz:
+                return _parse_idx(raw, path, length, gz, expected_magic)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as f:
+                return _parse_idx(f, path, length, gz, expected_magic)
+    except DatasetError:
+        raise
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found", path) from None
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise DatasetError(f"{path}: not a valid gzip file ({error or 'truncated'}): the "
+                           "download is damaged or incomplete; download it again",
+                           path) from error
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read it ({error.strerror or error})",
+                           path) from error
 
 
 def find_file(folder, name: str) -> str | None:
