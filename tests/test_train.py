@@ -206,8 +206,9 @@ def test_cli_train_resume_equals_uninterrupted(tmp_path):
     assert full.returncode == 0, full.stderr
     part = _numnet("train", *common, "--epochs", "1", "--out", str(tmp_path / "part"))
     assert part.returncode == 0, part.stderr
+    # the 1-epoch run's step schedule is re-planned over 3 epochs: that of the full run
     resumed = _numnet("train", "--resume", str(tmp_path / "part"), "--epochs", "3",
-                      "--no-progress")
+                      "--extend-schedule", "--no-progress")
     assert resumed.returncode == 0, resumed.stderr
     a = numnet.load(tmp_path / "full" / "last.npz")
     b = numnet.load(tmp_path / "part" / "last.npz")
@@ -240,7 +241,8 @@ def test_cli_predict_summary_datasets_and_errors(tmp_path):
 
     for args, message in ((["train", "--dataset", "mnist", "--data-dir", str(tmp_path)],
                            "pass --data-dir"),
-                          (["train", "--epochs", "0"], "must be positive"),
+                          (["train", "--epochs", "0"],
+                           "--epochs: must be an integer >= 1, got '0'"),
                           (["evaluate", str(tmp_path / "nothing")], "does not exist"),
                           (["predict", str(run_dir), str(tmp_path / "missing.png")],
                            "no such file"),
@@ -263,3 +265,12 @@ def test_fashion_mnist_lenet5_one_epoch_beats_80_percent(tmp_path):
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "run" / "history.json").read_text())
     assert record["test"]["accuracy"] > 0.80
+
+
+def test_datasets_listing_fits_80_columns(capsys):
+    # before: one table row per dataset, 169-220 columns wide
+    from numnet.cli import main
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "found: bundled with scikit-learn" in out
+    assert max(len(line) for line in out.splitlines()) <= 80

@@ -9,24 +9,40 @@ rebuild the same run from the stored settings.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import fcntl
+import os
+import sys
+import time
 import typing
 from pathlib import Path
 
 import numpy
 
 import numnet
-from numnet import data, models, optim
+from numnet import data, models, optim, serialization
+from numnet.commands._arguments import (
+    finite_nonnegative_float,
+    finite_positive_float,
+    fraction,
+    init_scheme,
+    nonnegative_int,
+    positive_int,
+)
+from numnet.commands._errors import CommandError
 from numnet.data import transforms
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULERS = ("none", "step", "cosine", "onecycle")
 
 
-def _setting(default, text: str, choices=None):
+def _setting(default, text: str, choices=None, check=None):
     """A field of ``Settings``: its default, and the help (``{default}`` is replaced by the
-    default) and choices of its flag."""
-    metadata = {"help": text, "choices": choices}
+    default), choices and check of its flag. ``check`` (a rule of ``commands._arguments``)
+    is the flag's argparse ``type=`` (for a list, each item's) and is run again on settings
+    read back from a run folder."""
+    metadata = {"help": text, "choices": choices, "check": check}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
     return dataclasses.field(default=default, metadata=metadata)
@@ -41,47 +57,62 @@ class Settings:
     order of the fields; ``from_dict`` reads them back to resume or evaluate the run.
 
     Raises:
-        ValueError: a non-positive ``epochs``, ``batch_size`` or ``lr``, or a
-            ``val_fraction`` outside [0, 1).
+        ValueError: a setting that breaks its flag's rule (its ``check``: a non-positive
+            ``epochs`` or ``lr``, a ``momentum`` outside [0, 1), an unknown ``init``, ...);
+            the message names the flag and the value.
     """
 
     model: str = _setting("lenet5", "(default {default})", choices=sorted(models.MODELS))
     dataset: str = _setting("digits", "digits, mnist, fashion-mnist or cifar10 "
                                       "(default {default})")
     data_dir: str | None = _setting(None, "folder with the dataset's files")
-    epochs: int = _setting(40, "(default {default})")
-    batch_size: int = _setting(32, "(default {default})")
-    lr: float = _setting(0.05, "learning rate eta (default {default})")
+    epochs: int = _setting(40, "(default {default})", check=positive_int)
+    batch_size: int = _setting(32, "(default {default})", check=positive_int)
+    lr: float = _setting(0.05, "learning rate eta (default {default})",
+                         check=finite_positive_float)
     optimizer: str = _setting("sgd", "(default {default})", choices=OPTIMIZERS)
-    momentum: float = _setting(0.9, "(default {default})")
-    weight_decay: float = _setting(5e-4, "L2 penalty (default {default})")
+    momentum: float = _setting(0.9, "(default {default})", check=fraction)
+    weight_decay: float = _setting(5e-4, "L2 penalty (default {default})",
+                                   check=finite_nonnegative_float)
     activation: str = _setting("relu", "(default {default})",
                                choices=("relu", "tanh", "sigmoid", "leaky_relu"))
     init: str | None = _setting(None, "weight initialization by name, e.g. xavier, he, "
-                                      "he_fan_avg (default: PyTorch's)")
-    seed: int = _setting(0, "(default {default})")
+                                      "he_fan_avg (default: PyTorch's)", check=init_scheme)
+    seed: int = _setting(0, "(default {default})", check=nonnegative_int)
     scheduler: str = _setting("cosine", "learning-rate schedule (default {default})",
                               choices=SCHEDULERS)
-    clip_grad: float | None = _setting(None, "clip the gradient norm to this value")
+    clip_grad: float | None = _setting(None, "clip the gradient norm to this value",
+                                       check=finite_positive_float)
     patience: int | None = _setting(None, "early stopping after this many epochs without "
-                                          "improvement of --monitor")
+                                          "improvement of --monitor", check=positive_int)
     monitor: str = _setting("val_loss", "metric that picks the best model (best.npz) and "
                                         "drives early stopping (default {default})",
                             choices=("val_loss", "val_accuracy", "train_loss",
                                      "train_accuracy"))
     val_fraction: float = _setting(0.1, "share of the training set held out for validation "
-                                        "(default {default})")
-    limit_train: int | None = _setting(None, "train on a random subset of this size")
-    limit_test: int | None = _setting(None, "test on a random subset of this size")
+                                        "(default {default})", check=fraction)
+    limit_train: int | None = _setting(None, "train on a random subset of this size",
+                                       check=positive_int)
+    limit_test: int | None = _setting(None, "test on a random subset of this size",
+                                      check=positive_int)
     augment: bool = _setting(True, "random shifts (and flips for CIFAR-10) of the training "
                                    "images (default on)")
-    hidden: list[int] = _setting([128, 64], "hidden sizes of --model mlp (default {default})")
+    hidden: list[int] = _setting([128, 64], "hidden sizes of --model mlp (default {default})",
+                                 check=positive_int)
 
     def __post_init__(self) -> None:
-        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
-            raise ValueError("--epochs, --batch-size and --lr must be positive")
-        if not 0 <= self.val_fraction < 1:
-            raise ValueError("--val-fraction must be in [0, 1)")
+        """The rules of the flags, again: settings also come from a run folder's JSON."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            check = field.metadata["check"]
+            if value is None or check is None:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                try:
+                    check(item)
+                except argparse.ArgumentTypeError as error:
+                    flag = "--" + field.name.replace("_", "-")
+                    raise ValueError(f"{flag} {error}") from None
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
@@ -101,13 +132,14 @@ class Settings:
                       "help": field.metadata["help"].format(default=shown)}
             if field.metadata["choices"] is not None:
                 kwargs["choices"] = field.metadata["choices"]
+            check = field.metadata["check"]
             if hint is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             elif typing.get_origin(hint) is list:
-                kwargs.update(type=typing.get_args(hint)[0], nargs="+")
+                kwargs.update(type=check or typing.get_args(hint)[0], nargs="+")
             else:  # T or T | None
-                kwargs["type"] = next(t for t in typing.get_args(hint) or (hint,)
-                                      if t is not type(None))
+                kwargs["type"] = check or next(t for t in typing.get_args(hint) or (hint,)
+                                               if t is not type(None))
             parser.add_argument("--" + name.replace("_", "-"), **kwargs)
 
     def from_args(self, args: argparse.Namespace) -> Settings:
@@ -182,6 +214,10 @@ def build_data(settings: Settings):
     fraction = settings.val_fraction
     if fraction:
         n_val = max(1, int(round(len(train_set) * fraction)))
+        if n_val >= len(train_set):
+            raise ValueError(f"--val-fraction {fraction} of {len(train_set)} training images "
+                             f"leaves none to train on: use a larger --limit-train or a "
+                             f"smaller --val-fraction (0 for no validation)")
         train_set, val_set = data.random_split(train_set, [len(train_set) - n_val, n_val],
                                                generator=split_generator)
         val_loader = data.DataLoader(val_set, batch_size=256, transform=input_transform(info))
@@ -247,3 +283,91 @@ def load_model(path):
     model.load_state_dict(state["model"])
     model.eval()
     return model, state
+
+
+# ---------------------------------------------------------------------- run folders
+RUN_FILES = ("model.npz", "best.npz", "last.npz", "history.json")
+"""The files that make a folder a run folder: ``train --out`` refuses a folder holding any
+of them unless ``--overwrite`` is given."""
+RUN_OUTPUTS = RUN_FILES + ("history.csv", "curves.png", "confusion.png", "filters.png")
+"""Everything ``numnet train`` writes into a run folder (``--overwrite`` replaces them)."""
+LOCK_NAME = ".lock"
+"""The lock file of a run folder: ``flock``'ed by the process training in it, its pid
+inside."""
+
+
+def run_files(path: Path) -> list:
+    """The names of ``RUN_FILES`` present in the folder ``path``."""
+    return [name for name in RUN_FILES if (path / name).exists()]
+
+
+def check_out_folder(path: Path, overwrite: bool) -> None:
+    """Refuse, as a one-line ``CommandError``, an ``--out`` that cannot take a new run:
+    an existing file, a path under a file, a folder that cannot be written, or one that
+    holds a run already (unless ``overwrite``). Reads only: nothing is created."""
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"--out {path} is a file, not a folder: choose another --out")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise CommandError(f"--out {path}: {existing} is a file, so no folder can be made "
+                           "under it: choose another --out")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CommandError(f"--out {path}: cannot write in {existing} (permission denied): "
+                           "choose another --out")
+    found = run_files(path) if path.is_dir() else []
+    if found and not overwrite:
+        raise CommandError(f"--out {path} already holds a run ({', '.join(found)}): "
+                           f"continue it with --resume {path}, replace it with --overwrite, "
+                           "or choose another --out")
+
+
+def _lock_holder(fd: int) -> str:
+    """The pid written in a lock file held by another process (it writes it right after
+    taking the lock: wait a moment for it)."""
+    for _ in range(50):
+        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        if text:
+            return text
+        time.sleep(0.01)
+    return "unknown"
+
+
+@contextlib.contextmanager
+def locked_run_folder(path: Path, flag: str):
+    """Hold the run folder ``path`` (created if missing) for this process alone.
+
+    An exclusive ``fcntl.flock`` on ``path/.lock`` (which gets this process's pid) for the
+    duration of the ``with``; the operating system releases it when the process ends, even
+    by SIGKILL, so a crashed run never leaves the folder locked. A second process refuses
+    with a ``CommandError`` naming the holder's pid. Once the lock is held, the temporary
+    files that killed atomic saves left in the folder are removed (no other writer can be
+    using them then).
+
+    Args:
+        path: the run folder.
+        flag: the flag that named it (``--out`` or ``--resume``), for the messages.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise CommandError(f"{flag} {path}: cannot write there "
+                           f"({error.strerror or error})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CommandError(f"{path} is in use by another numnet process (pid "
+                               f"{_lock_holder(fd)}): wait for it to finish, or choose "
+                               "another folder") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        removed = serialization.remove_temporaries(path)
+        if removed:
+            print(f"note: removed {len(removed)} temporary file(s) of an interrupted save "
+                  f"from {path}: {', '.join(removed)}", file=sys.stderr)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

@@ -13,9 +13,13 @@ from numnet.train import Trainer
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "evaluate", help="test a trained model: loss, accuracy, confusion matrix",
-        description="Evaluate a checkpoint (or a run folder's best model.npz) on the test "
-                    "split of its dataset, or of --dataset.")
-    p.add_argument("checkpoint", metavar="RUNDIR_OR_CKPT")
+        description="Evaluate a checkpoint on the test split of its dataset, or of "
+                    "--dataset. Given a run folder, its model.npz: the final trained model "
+                    "(the best one where early stopping ended the run); RUN/best.npz is "
+                    "the best by the run's --monitor, RUN/last.npz the last completed "
+                    "epoch (for a run that did not finish, best.npz, then last.npz).")
+    p.add_argument("checkpoint", metavar="RUNDIR_OR_CKPT",
+                   help="a run folder or one of its .npz checkpoints")
     p.add_argument("--dataset", help="dataset to test on (default: the one it was trained on)")
     p.add_argument("--data-dir", help="folder with the dataset's files")
     p.add_argument("--split", choices=("test", "train"), default="test")

@@ -11,22 +11,30 @@ from __future__ import annotations
 import inspect
 import sys
 
+from numnet.commands._arguments import (
+    finite_positive_float,
+    init_scheme,
+    nonnegative_int,
+    positive_int,
+)
 from numnet.commands._errors import CommandError, user_errors
 
 OPTIONS = (
-    ("--init", "init", str, "weight-init: initialization scheme (e.g. normal, normal_0.01, "
-                            "xavier, he_lecture, he)"),
+    ("--init", "init", init_scheme, "weight-init: initialization scheme (e.g. normal, "
+                                    "normal_0.01, xavier, he_lecture, he)"),
     ("--activation", "activation", str, "weight-init: linear, sigmoid, tanh, relu, leaky_relu; "
                                         "cnn-inside: the CNN's activation"),
-    ("--layers", "layers", int, "weight-init: hidden layers (default 5)"),
-    ("--units", "units", int, "weight-init: units per layer (default 100)"),
-    ("--inputs", "inputs", int, "weight-init: input vectors from N(0, 1) (default 1000)"),
+    ("--layers", "layers", positive_int, "weight-init: hidden layers (default 5)"),
+    ("--units", "units", positive_int, "weight-init: units per layer (default 100)"),
+    ("--inputs", "inputs", positive_int, "weight-init: input vectors from N(0, 1) "
+                                         "(default 1000)"),
     ("--dataset", "dataset", str, "cnn-inside, relu-vs-tanh: digits, mnist, fashion-mnist, "
                                   "cifar10"),
     ("--data-dir", "data_dir", str, "cnn-inside, relu-vs-tanh: folder with the dataset's files"),
-    ("--epochs", "epochs", int, "cnn-inside, relu-vs-tanh, rnn: training epochs"),
-    ("--lr", "lr", float, "cnn-inside: learning rate"),
-    ("--seed", "seed", int, "random seed (weight-init, cnn-inside, relu-vs-tanh, rnn)"),
+    ("--epochs", "epochs", positive_int, "cnn-inside, relu-vs-tanh, rnn: training epochs"),
+    ("--lr", "lr", finite_positive_float, "cnn-inside: learning rate"),
+    ("--seed", "seed", nonnegative_int, "random seed (weight-init, cnn-inside, relu-vs-tanh, "
+                                        "rnn)"),
 )
 
 

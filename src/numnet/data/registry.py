@@ -171,6 +171,15 @@ def _missing_idx(name: str, data_dir) -> DatasetError:
                         f"pass --data-dir DIR{also}", data_dir)
 
 
+def _file_as_folder(name: str, data_dir: str) -> DatasetError:
+    if data_dir.endswith((".tar.gz", ".tgz")):
+        todo = "extract it with `tar xzf` and pass the folder it makes"
+    else:
+        todo = f"pass the folder that holds the {name} files"
+    return DatasetError(f"{data_dir}: is a file, not a folder (given as the {name} data "
+                        f"folder): {todo}", data_dir)
+
+
 def load_arrays(name: str, data_dir=None, split: str = "train") -> tuple:
     """``(images, labels)`` of one split: float32 ``(N, C, H, W)`` in ``[0, 1]`` and int64
     ``(N,)``; see ``load_dataset``."""
@@ -179,6 +188,8 @@ def load_arrays(name: str, data_dir=None, split: str = "train") -> tuple:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     if name == "digits":
         return digits.load_digits(split)
+    if data_dir is not None and os.path.exists(data_dir) and not os.path.isdir(data_dir):
+        raise _file_as_folder(name, os.fspath(data_dir))
     if name == "cifar10":
         if data_dir is None:
             raise DatasetError(f"cifar10: no data folder given: download {cifar.URL}, "

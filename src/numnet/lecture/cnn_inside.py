@@ -26,6 +26,7 @@ import numnet
 import numnet.nn.functional as F
 from numnet.lecture import _common, _training
 from numnet.lecture._common import LectureRun
+from numnet.nn.activations import get_activation
 
 
 @dataclass
@@ -98,6 +99,7 @@ def compute(dataset: str = "digits", data_dir=None, epochs: int = 12, lr: float 
     Returns:
         A ``CNNInsideResult``.
     """
+    get_activation(activation)  # an unknown name fails here, before the data is loaded
     data = _training.load(dataset, data_dir, train_size=train_size, seed=seed)
     model = _training.build_cnn(data.info, activation, seed)
     trainer, history = _training.fit(model, data, lr, epochs, batch_size, seed=seed,
