@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from numnet import data
 
 
@@ -12,17 +14,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    rows = []
+    """One line per dataset (name, shape, train/test sizes), then its description and where
+    its files were found (or how to get them), wrapped to 80 columns."""
+    print(f"{'name':<15}{'shape':<10}train/test")
     for name in data.dataset_names():
         info = data.get_info(name)
         where = data.locate(name, args.data_dir)
         shape = "x".join(str(n) for n in info.input_shape)
-        rows.append((name, shape, f"{info.train_size}/{info.test_size}",
-                     where or f"not found (get it from {info.source}; pass --data-dir)",
-                     info.description))
-    headers = ("name", "shape", "train/test", "found at", "description")
-    widths = [max(len(r[i]) for r in rows + [headers]) for i in range(4)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)) + "  " + headers[4])
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[4])
+        print(f"{name:<15}{shape:<10}{info.train_size}/{info.test_size}")
+        found = (f"found: {where}" if where else
+                 f"not found: get it from {info.source} and pass --data-dir")
+        for text in (info.description, found):
+            print(textwrap.fill(text, width=80, initial_indent="  ", subsequent_indent="    ",
+                                break_on_hyphens=False))
     return 0
