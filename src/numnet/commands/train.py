@@ -246,9 +246,10 @@ def _schedule_plan(args, settings: Settings, stored_plan: int) -> int:
                                "with --epochs")
         return settings.epochs
     if settings.scheduler != "none" and settings.epochs > stored_plan:
+        planned = f"{stored_plan} epoch" + ("s" if stored_plan != 1 else "")
         raise CommandError(f"--epochs {settings.epochs} goes past the run's "
                            f"{settings.scheduler} learning-rate schedule, planned for "
-                           f"{stored_plan} epochs: add --extend-schedule to re-plan it over "
+                           f"{planned}: add --extend-schedule to re-plan it over "
                            f"{settings.epochs} epochs (the learning rates still to come "
                            f"change), or resume with --epochs {stored_plan} or fewer")
     return stored_plan
