@@ -96,7 +96,8 @@ def describe(cycle: list, graph: dict) -> str:
 # The layers, each importing only those before it (and modules of its own layer): the order
 # of DESIGN.md, with the small modules it does not name put where they belong. "numnet" is
 # the package's __init__, the public API that the scripts on top of it import.
-LAYERS = ("backend", "random", "autograd", "tensor_repr", "tensor", "creation", "gradcheck",
+LAYERS = ("backend", "devices", "cuda", "accelerator", "random", "autograd", "tensor_repr",
+          "tensor", "creation", "gradcheck",
           "ops", "nn", "optim", "data", "serialization", "models", "train", "viz", "numnet",
           "lecture", "commands", "cli", "__main__")
 

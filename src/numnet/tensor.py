@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy
 
-from numnet import autograd, backend
+from numnet import autograd, backend, devices
 from numnet.tensor_repr import tensor_repr
 
 
@@ -92,6 +92,19 @@ class Tensor:
     @property
     def dtype(self) -> numpy.dtype:
         return self.data.dtype
+
+    @property
+    def device(self) -> devices.device:
+        """``device(type='cpu')``: numnet keeps every tensor in NumPy, on the CPU."""
+        return devices.CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    @property
+    def is_cpu(self) -> bool:
+        return True
 
     @property
     def T(self) -> "Tensor":
@@ -240,9 +253,19 @@ class Tensor:
         self.data *= _to_array(other)
         return self
 
-    # ------------------------------------------------------------------ conversion of dtype
-    # ``to(dtype)``, the differentiable cast, is ``numnet.ops.arithmetic.cast`` (attached by
-    # ``numnet.ops.tensor_methods``)
+    # ------------------------------------------------------------------ device and dtype
+    # ``to(device, dtype)``, the differentiable cast, is ``numnet.ops.arithmetic.to`` (attached
+    # by ``numnet.ops.tensor_methods``)
+    def cpu(self) -> "Tensor":
+        """This tensor itself: it is on the CPU already (as ``torch.Tensor.cpu`` there)."""
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        """Raise ``DeviceUnavailableError``: numnet runs on the CPU only."""
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        raise devices.unavailable(device or "cuda")
+
     def float(self) -> "Tensor":
         return self.to(numpy.float32)
 

@@ -8,6 +8,8 @@ from numnet import backend
 
 
 def _format_float(value: float, integral: bool, precision: int) -> str:
+    if not numpy.isfinite(value):
+        return str(float(value))  # nan, inf, -inf, as torch prints them
     if integral:
         return f"{value:.0f}."
     return f"{value:.{precision}f}"
@@ -29,7 +31,8 @@ def tensor_repr(t) -> str:
                 return _format_float(v, integral, 4)
         shown = data if data.size <= 1000 else numpy.concatenate(
             [data.reshape(-1)[:3], data.reshape(-1)[-3:]])
-        width = max((len(fmt(v)) for v in shown.reshape(-1)), default=0)
+        # like torch, the column width comes from the finite values (nan, inf may stick out)
+        width = max((len(fmt(v)) for v in shown.reshape(-1) if numpy.isfinite(v)), default=0)
         formatter = {"float_kind": lambda v: fmt(v).rjust(width)}
         body = numpy.array2string(data, separator=", ", prefix=prefix, formatter=formatter,
                                   threshold=1000, edgeitems=3, max_line_width=80)

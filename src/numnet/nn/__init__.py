@@ -18,6 +18,17 @@ from numnet.nn.layers import (  # noqa: F401
                                    Linear,
                                    MaxPool2d,
 )
+from numnet.nn.loss import (  # noqa: F401
+                                   BCELoss,
+                                   BCEWithLogitsLoss,
+                                   CrossEntropyLoss,
+                                   HuberLoss,
+                                   KLDivLoss,
+                                   L1Loss,
+                                   MSELoss,
+                                   NLLLoss,
+                                   SmoothL1Loss,
+)
 from numnet.nn.module import Module  # noqa: F401
 from numnet.nn.parameter import Parameter  # noqa: F401
 from numnet.nn.recurrent import RNN  # noqa: F401

@@ -16,6 +16,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy
 
 from numnet import random as nn_random
@@ -44,6 +46,7 @@ from numnet.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     check_reduction,
+    legacy_reduction,
     nll_loss,
     weight_array,
 )
@@ -51,6 +54,8 @@ from numnet.ops.normalization import batch_norm
 from numnet.ops.pool import avg_pool2d, max_pool2d
 from numnet.ops.reduction import (
     MaxResult,
+    amax,
+    amin,
     argmax,
     argmin,
     max,
@@ -87,7 +92,7 @@ __all__ = [
     "exp", "log", "sqrt", "abs", "clamp", "clip", "maximum", "minimum", "where",
     "eq", "ne", "lt", "le", "gt", "ge",
     # reductions
-    "sum", "mean", "var", "std", "max", "min", "MaxResult", "argmax", "argmin",
+    "sum", "mean", "var", "std", "max", "min", "amax", "amin", "MaxResult", "argmax", "argmin",
     # shape
     "reshape", "shape_op", "view", "flatten", "squeeze", "unsqueeze", "permute", "transpose",
     "expand", "broadcast_to", "getitem", "unbind", "cat", "concatenate", "stack", "pad",
@@ -97,28 +102,40 @@ __all__ = [
     "conv2d", "conv2d_relu", "max_pool2d", "avg_pool2d", "batch_norm",
     # losses
     "nll_loss", "cross_entropy", "mse_loss", "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
     # regularization
     "dropout",
 ]
 
 
 # ---------------------------------------------------------------------- losses
-def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa: A002
+def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
+                  ignore_index: int = -100, reduce=None,  # noqa: A002
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Softmax cross entropy ``H = -sum_c t_c ln softmax(x)_c``, like PyTorch's.
 
     Args:
-        input: logits (N, C) or (N, C, d1, ...).
-        target: class indices (N) / (N, d1, ...), or class probabilities shaped like input.
+        input: logits (N, C) or (N, C, d1, ...), or one unbatched sample (C,).
+        target: class indices (N) / (N, d1, ...) / 0-d, or class probabilities shaped like
+            input.
         weight: optional per-class weights (C,).
         ignore_index: class-index targets equal to it are skipped.
-        reduction: 'none' | 'mean' | 'sum'.
+        reduction: 'none' | 'mean' | 'sum' (``size_average``/``reduce``: PyTorch's
+            deprecated pair, converted by ``legacy_reduction``).
         label_smoothing: eps in [0, 1]: the target becomes (1 - eps) t + eps / C.
     """
-    check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if input.ndim == 0:
+        raise ValueError("cross_entropy: input must be (C,), (N, C) or (N, C, d1, ...), "
+                         "got a 0-d tensor")
+    if input.ndim == 1:  # one unbatched sample: as a batch of one, the loss 0-d
+        target = target if isinstance(target, Tensor) else numpy.asarray(target)
+        loss = cross_entropy(unsqueeze(input, 0), unsqueeze(target, 0) if isinstance(
+            target, Tensor) else target[None], weight, None, ignore_index, None, reduction,
+            label_smoothing)
+        return reshape(loss, ()) if reduction == "none" else loss
     logp = log_softmax(input, dim=1)
     n_classes = input.shape[1]
     w = weight_array(weight, input.dtype)
@@ -136,7 +153,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,  # noqa:
             return per_sample
         total = sum(per_sample)
         return total if reduction == "sum" else total / (per_sample.numel())
-    nll = nll_loss(logp, target_data, weight, ignore_index, reduction)
+    nll = nll_loss(logp, target_data, weight, None, ignore_index, None, reduction)
     if not label_smoothing:
         return nll
     keep = (target_data != ignore_index)
@@ -155,13 +172,95 @@ def _class_axis(w: numpy.ndarray, ndim: int) -> Tensor:
     return Tensor(w.reshape((1, -1) + (1,) * (ndim - 2)), _raw=True)
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Mean squared error ``(x - t)**2``, reduced."""
-    check_reduction(reduction)
-    squared = (input - target) ** 2
+def _reduced(loss: Tensor, reduction: str) -> Tensor:
     if reduction == "none":
-        return squared
-    return sum(squared) if reduction == "sum" else mean(squared)
+        return loss
+    return sum(loss) if reduction == "sum" else mean(loss)
+
+
+# NOTE: l1, smooth L1 and Huber are compositions of abs/where (one Function each would save a
+# few temporaries, not accuracy): abs's gradient at 0 is 0 and ``where`` sends each element's
+# gradient to the branch it took, which is PyTorch's gradient at every kink (|x| = beta / delta
+# give +-1 / +-delta from either side); tested against torch at those points.
+def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """Mean squared error ``(x - t)**2``, reduced."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduced((input - target) ** 2, reduction)
+
+
+def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002
+            reduction: str = "mean") -> Tensor:
+    """Mean absolute error ``|x - t|``, reduced (gradient 0 where x = t, as PyTorch)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    return _reduced(abs(input - target), reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 d**2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, for ``d = x - t``.
+
+    ``beta = 0`` is ``l1_loss``; a negative beta is a RuntimeError (PyTorch).
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    diff = input - target
+    distance = abs(diff)
+    if beta == 0:
+        return _reduced(distance, reduction)
+    quadratic = numpy.abs(diff.data) < beta
+    return _reduced(where(quadratic, diff * diff * (0.5 / beta), distance - 0.5 * beta),
+                    reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0) -> Tensor:  # noqa: A002
+    """``0.5 d**2`` where ``|d| <= delta``, else ``delta (|d| - 0.5 delta)``, ``d = x - t``.
+
+    ``huber_loss = delta * smooth_l1_loss(beta=delta)``; delta must be positive (PyTorch).
+    """
+    check_reduction(reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    diff = input - target
+    quadratic = numpy.abs(diff.data) <= delta
+    return _reduced(where(quadratic, diff * diff * 0.5, (abs(diff) - 0.5 * delta) * delta),
+                    reduction)
+
+
+_KL_REDUCTIONS = ("none", "batchmean", "sum", "mean")
+
+
+def kl_div(input, target, size_average=None, reduce=None,  # noqa: A002
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Pointwise KL divergence ``t (ln t - x)`` for log-probabilities ``x`` (PyTorch's).
+
+    With ``log_target`` the target is ``ln t`` too: ``e**t (t - x)``. ``t = 0`` contributes 0.
+    ``reduction='batchmean'`` divides the sum by ``input.size(0)`` (the true KL divergence);
+    'mean' divides by the number of elements, as PyTorch does (with its warning).
+    """
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce, reduction)
+    elif reduction not in _KL_REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_KL_REDUCTIONS}, got {reduction!r}")
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and "
+                      "the support size.'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.'mean' will be changed to "
+                      "behave the same as 'batchmean' in the next major release.",
+                      UserWarning, stacklevel=2)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        t = target if isinstance(target, Tensor) else Tensor(numpy.asarray(target))
+        nonzero = t.data != 0  # xlogy(t, t): 0 at t = 0, nan for t < 0 (as PyTorch)
+        safe_log = log(where(nonzero, t, 1.0))
+        loss = where(nonzero, t * safe_log, 0.0) - t * input
+    if reduction == "batchmean":
+        if input.ndim == 0:
+            return sum(loss)
+        return sum(loss) / input.shape[0]
+    return _reduced(loss, reduction)
 
 
 # ---------------------------------------------------------------------- regularization

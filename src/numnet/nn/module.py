@@ -30,9 +30,10 @@ import sys
 
 import numpy
 
-from numnet import backend
+from numnet import backend, devices
 from numnet.autograd import no_grad
 from numnet.nn.parameter import Parameter
+from numnet.ops.arithmetic import to_arguments
 from numnet.tensor import Tensor
 
 IncompatibleKeys = collections.namedtuple("IncompatibleKeys", ["missing_keys",
@@ -345,14 +346,20 @@ class Module:
         fn(self)
         return self
 
-    # ------------------------------------------------------------------ dtype
-    def to(self, dtype) -> "Module":
+    # ------------------------------------------------------------------ device and dtype
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False) -> "Module":
         """Cast every floating parameter and buffer (and gradient) to ``dtype`` in place.
 
-        The Parameter objects stay the same (an optimizer holding them keeps working);
-        integer buffers such as ``num_batches_tracked`` keep their dtype.
+        PyTorch's forms: ``to(dtype)``, ``to(device, dtype=None)``, ``to(tensor)`` (its
+        dtype), also with keywords. The device must be the CPU (``"cpu"``, ``None``, ...):
+        any other raises ``numnet.devices.DeviceUnavailableError``. The Parameter objects
+        stay the same (an optimizer holding them keeps working); integer buffers such as
+        ``num_batches_tracked`` keep their dtype. ``non_blocking`` has no effect on the CPU.
+        Returns the module itself.
         """
-        dtype = numpy.dtype(dtype)
+        dtype = to_arguments(args, device, dtype)[1]
+        if dtype is None:
+            return self
         if not backend.is_floating(dtype):
             raise TypeError(f"Module.to expects a floating dtype, got {dtype}")
         for tensor in itertools.chain(self.parameters(), self.buffers()):
@@ -361,6 +368,16 @@ class Module:
                 if tensor.grad is not None:
                     tensor.grad.data = tensor.grad.data.astype(dtype)
         return self
+
+    def cpu(self) -> "Module":
+        """The module itself: its parameters and buffers are on the CPU already."""
+        return self
+
+    def cuda(self, device=None) -> "Module":
+        """Raise ``DeviceUnavailableError``: numnet runs on the CPU only."""
+        if isinstance(device, int):
+            device = f"cuda:{device}"
+        raise devices.unavailable(device or "cuda")
 
     def float(self) -> "Module":
         """Cast floating parameters and buffers to float32."""

@@ -65,7 +65,8 @@ class ReLU(Function):
     """
 
     def forward(self, x):
-        x = numpy.ascontiguousarray(x)
+        if not x.flags.c_contiguous:
+            x = numpy.ascontiguousarray(x)  # NOTE: not for 0-d x: it returns shape (1,)
         y = numpy.empty(x.shape, x.dtype)
         mask = numpy.empty(x.shape, bool)
         x_flat, y_flat, mask_flat = x.reshape(-1), y.reshape(-1), mask.reshape(-1)
@@ -109,20 +110,20 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         slope = x.dtype.type(self.negative_slope)
-        y = x * slope
+        y = numpy.multiply(x, slope, out=numpy.empty(x.shape, x.dtype))
         if self.negative_slope <= 1:
             numpy.maximum(x, y, out=y)
         else:
             numpy.minimum(x, y, out=y)
         if self.needs_input_grad[0]:
-            positive = x > 0
+            positive = numpy.greater(x, 0, out=numpy.empty(x.shape, bool))
             factor = numpy.multiply(~positive, slope, dtype=x.dtype)
             factor += positive
             self.factor = factor
         return y
 
     def backward(self, gy):
-        return gy * self.factor
+        return numpy.multiply(gy, self.factor, out=numpy.empty(gy.shape, gy.dtype))
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy
 
-from numnet import backend
+from numnet import backend, devices
 from numnet.autograd import Function
 from numnet.ops._util import as_operands, as_tensor, sum_to
 from numnet.tensor import Tensor
@@ -104,20 +104,24 @@ def neg(x) -> Tensor:
 class Pow(Function):
     """``y = a ** b``;  ``ga = gy * b * a**(b-1)``,  ``gb = gy * y * ln(a)``.
 
+    ``ga`` is 0 where b == 0 (also at a == 0, where the formula gives ``0 * inf``).
     ``gb`` is only computed when the exponent requires grad; it is ``nan`` where a < 0,
-    and 0 where a == 0 and b > 0 (the limit), like PyTorch.
+    and 0 where a == 0 and b >= 0 (the limit), like PyTorch.
     """
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        self.y = a ** b
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            self.y = a ** b
         return self.y
 
     def backward(self, gy):
         a, b = self.a, self.b
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = sum_to(gy * b * a ** (b - 1), a.shape)
+            with numpy.errstate(divide="ignore", invalid="ignore"):
+                ga = numpy.where(b == 0, 0, gy * b * a ** (b - 1)).astype(gy.dtype, copy=False)
+            ga = sum_to(ga, a.shape)
         if self.needs_input_grad[1]:
             with numpy.errstate(divide="ignore", invalid="ignore"):
                 log_a = numpy.where((a == 0) & (b >= 0), 0, numpy.log(a))
@@ -236,3 +240,80 @@ def cast(x, dtype) -> Tensor:
     if numpy.dtype(dtype) == x.data.dtype:
         return x
     return Cast(dtype)(x)
+
+
+def _is_device(arg) -> bool:
+    """Whether a first positional argument of ``to`` names a device (an int: an index).
+
+    A string is a device unless it is a NumPy dtype name and no device type (``"float64"``:
+    numnet takes dtype names wherever it takes a dtype; PyTorch has no such strings).
+    """
+    if isinstance(arg, bool):
+        return False
+    if isinstance(arg, str) and not devices.is_device_string(arg):
+        try:
+            numpy.dtype(arg)
+        except TypeError:
+            return True  # neither: devices.device reports the invalid device string
+        return False
+    return isinstance(arg, (str, int, devices.device))
+
+
+def to(x, *args, device=None, dtype=None, non_blocking: bool = False,
+       copy: bool = False) -> Tensor:
+    """``x`` on ``device`` with ``dtype``: ``Tensor.to``, with PyTorch's three forms.
+
+    ``x.to(dtype)``, ``x.to(device, dtype=None)``, ``x.to(other)`` (other's dtype; its device
+    is the CPU), each also with keywords. ``x`` itself comes back when nothing changes
+    (``x.to("cpu")``, ``x.to(None)``, ``x.to(x.dtype)``) unless ``copy=True`` or the device
+    has an index (``"cpu:0"``: a copy, as in PyTorch); a new dtype is the differentiable
+    ``Cast``. Every device but the CPU raises ``numnet.devices.DeviceUnavailableError``.
+    ``non_blocking`` has no effect: a copy on the CPU is synchronous, as in PyTorch.
+
+    Example:
+        >>> import numnet
+        >>> x = numnet.ones(2)
+        >>> x.to("cpu") is x, x.to(None) is x, x.to("cpu", numnet.float64).dtype
+        (True, True, dtype('float64'))
+    """
+    device, dtype = to_arguments(args, device, dtype)
+    dtype = x.data.dtype if dtype is None else dtype
+    # NOTE: PyTorch copies for "cpu:0" (an index), though its tensors' device is "cpu"
+    copy = copy or (device is not None and device.index is not None)
+    if dtype == x.data.dtype and not copy:
+        return x
+    if not backend.is_floating(dtype):
+        return Tensor(x.data.astype(dtype), _raw=True)  # no gradient flows to integers
+    return Cast(dtype)(x)
+
+
+def to_arguments(args: tuple, device=None, dtype=None) -> tuple:
+    """``(device, dtype)`` that a ``to(*args, device=, dtype=)`` call asks for (None: keep).
+
+    Also ``Module.to``'s parser. Raises TypeError for a combination PyTorch refuses and
+    ``DeviceUnavailableError`` for any device but the CPU.
+    """
+    if len(args) > 2 or (args and isinstance(args[0], Tensor) and len(args) > 1):
+        raise TypeError(f"to() takes a device and a dtype, a dtype, or a tensor; got "
+                        f"{len(args)} positional arguments")
+    first = args[0] if args else None
+    if isinstance(first, Tensor):
+        if device is not None or dtype is not None:
+            raise TypeError("to(other) takes no device= or dtype=: they come from other")
+        dtype = first.data.dtype
+    elif first is None or _is_device(first):
+        if first is not None and device is not None:
+            raise TypeError("to() got multiple values for argument 'device'")
+        if len(args) > 1 and dtype is not None:
+            raise TypeError("to() got multiple values for argument 'dtype'")
+        device = first if first is not None else device
+        dtype = args[1] if len(args) > 1 else dtype
+    else:
+        if len(args) > 1:
+            raise TypeError(f"to(dtype) takes one dtype, got a second argument {args[1]!r}")
+        if dtype is not None:
+            raise TypeError("to() got multiple values for argument 'dtype'")
+        dtype = first
+    devices.check(device)
+    device = None if device is None else devices.device(device)
+    return device, None if dtype is None else numpy.dtype(dtype)

@@ -8,6 +8,8 @@ checks that every loss shares (``check_reduction``, ``weight_array``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy
 
 from numnet.autograd import Function
@@ -22,6 +24,23 @@ def check_reduction(reduction: str) -> None:
     """Raise ValueError unless ``reduction`` is 'none', 'mean' or 'sum'."""
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """``reduction`` checked, or PyTorch's deprecated ``size_average``/``reduce`` pair as one.
+
+    Either flag given (not None) decides, as in PyTorch: ``reduce=False`` -> 'none', else
+    ``size_average`` (default True) -> 'mean' or 'sum'; a UserWarning says so.
+    """
+    if size_average is None and reduce is None:
+        check_reduction(reduction)
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    result = "none" if not reduce else ("mean" if size_average else "sum")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                  f"reduction='{result}' instead.", UserWarning, stacklevel=3)
+    return result
 
 
 def weight_array(weight, dtype):
@@ -94,21 +113,24 @@ class NLLLoss(Function):
         return gx
 
 
-def nll_loss(logp, target, weight=None, ignore_index: int = -100,
-             reduction: str = "mean") -> Tensor:
-    """Negative log-likelihood ``-w[t_i] logp[i, t_i]`` of log-probabilities (N, C, ...)."""
-    check_reduction(reduction)
+def nll_loss(logp, target, weight=None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood ``-w[t_i] logp[i, t_i]`` of log-probabilities (N, C, ...).
+
+    An unbatched (C,) input takes a 0-d target and gives a 0-d loss (PyTorch).
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
     target_array = numpy.asarray(target.data if isinstance(target, Tensor) else target)
     if target_array.dtype.kind not in "iu":
         raise TypeError(f"nll_loss expects integer class indices, got {target_array.dtype}")
-    if logp.ndim < 1 or target_array.shape != (logp.shape[:1] + logp.shape[2:]):
+    wanted = () if logp.ndim == 1 else logp.shape[:1] + logp.shape[2:]
+    if logp.ndim < 1 or target_array.shape != wanted:
         raise ValueError(f"nll_loss: input of shape {tuple(logp.shape)} needs targets of "
-                         f"shape {tuple(logp.shape[:1] + logp.shape[2:])}, got "
-                         f"{tuple(target_array.shape)}")
-    flat = _classes_last(logp)
+                         f"shape {tuple(wanted)}, got {tuple(target_array.shape)}")
+    flat = reshape(logp, 1, -1) if logp.ndim == 1 else _classes_last(logp)
     out = NLLLoss(target_array.reshape(-1), weight_array(weight, logp.dtype),
                   ignore_index, reduction)(as_tensor(flat))
-    if reduction == "none" and logp.ndim > 2:
+    if reduction == "none" and logp.ndim != 2:
         out = reshape(out, target_array.shape)
     return out
 
@@ -150,9 +172,10 @@ class BinaryCrossEntropy(Function):
         return gx, gt
 
 
-def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Tensor:  # noqa: A002
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
     """``-w [t ln x + (1 - t) ln(1 - x)]`` for probabilities x in [0, 1]."""
-    check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy", input, target)
     return BinaryCrossEntropy(weight_array(weight, input.dtype), reduction)(
         *as_operands(input, target))
@@ -194,10 +217,11 @@ class BinaryCrossEntropyWithLogits(Function):
         return gx, gt
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",  # noqa: A002
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,  # noqa: A002
+                                     reduce=None, reduction: str = "mean",
                                      pos_weight=None) -> Tensor:
     """``binary_cross_entropy(sigmoid(x), t)`` in one stable formula, ``pos_weight`` optional."""
-    check_reduction(reduction)
+    reduction = legacy_reduction(size_average, reduce, reduction)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     return BinaryCrossEntropyWithLogits(
         weight_array(weight, input.dtype), weight_array(pos_weight, input.dtype),

@@ -1,5 +1,6 @@
-"""Reductions: ``sum mean max min var`` over ``dim`` with ``keepdim`` (``std`` composes var),
-and ``argmax argmin`` (int64 indices, no gradient).
+"""Reductions: ``sum mean amax amin var`` over ``dim`` with ``keepdim`` (``std`` composes
+var), ``max min`` over all dims or along one (with indices), and ``argmax argmin`` (int64
+indices, no gradient).
 
 The wrappers ``sum``, ``max`` and ``min`` have PyTorch's names, so the functions here call
 Python's own as ``builtins.max``.
@@ -39,11 +40,13 @@ class Mean(Sum):
 
     def forward(self, x):
         y = super().forward(x)
-        self.count = builtins.max(1, int(numpy.prod([x.shape[a] for a in self.axes])))
-        return (y / self.count).astype(x.dtype, copy=False)
+        self.count = int(numpy.prod([x.shape[a] for a in self.axes]))
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return (y / y.dtype.type(self.count)).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        return super().backward(gy / gy.dtype.type(self.count))
+        with numpy.errstate(divide="ignore", invalid="ignore"):
+            return super().backward(gy / gy.dtype.type(self.count))
 
 
 def sum(x, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001 - PyTorch's name
@@ -94,41 +97,59 @@ def std(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
     return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
 
 
-class Max(Function):
-    """``y = max of x over dims``; the gradient goes to the maximal elements.
-
-    Over a whole tensor (``dim=None``) ties share the gradient equally (PyTorch's ``max()``);
-    along one ``dim`` it goes to the first maximal element, the one ``argmax`` returns
-    (PyTorch's ``max(dim)``).
-    """
+class Amax(Function):
+    """``y = max of x over dims``;  ``gx = gy / k`` at the ``k`` maximal elements of each
+    reduced slice, 0 elsewhere (ties share the gradient evenly, as PyTorch's ``amax`` and
+    ``max()`` do)."""
 
     reduce = staticmethod(numpy.max)
-    arg = staticmethod(numpy.argmax)
 
-    def __init__(self, dim=None, keepdim: bool = False):
-        self.dim, self.keepdim = dim, keepdim
+    def __init__(self, axes: tuple, keepdim: bool = False):
+        self.axes, self.keepdim = axes, keepdim
 
     def forward(self, x):
         self.x = x
-        self.axes = normalize_dims(self.dim, x.ndim)
         self.y = self.reduce(x, axis=self.axes, keepdims=True)
         return self.y if self.keepdim else numpy.squeeze(self.y, axis=self.axes)
 
     def backward(self, gy):
         g = unreduce(gy, self.axes, self.keepdim, self.x.ndim)
-        if self.dim is None:
-            mask = (self.x == self.y).astype(gy.dtype)
-            mask /= mask.sum(axis=self.axes, keepdims=True)
-            return g * mask
-        axis = self.axes[0]
-        index = numpy.expand_dims(self.arg(self.x, axis=axis), axis)
-        gx = numpy.zeros(self.x.shape, dtype=gy.dtype)
-        numpy.put_along_axis(gx, index, g, axis=axis)
+        mask = (self.x == self.y).astype(gy.dtype)
+        mask /= mask.sum(axis=self.axes, keepdims=True)
+        return g * mask
+
+
+class Amin(Amax):
+    """``y = min of x over dims``; gradient split evenly among the minimal elements."""
+
+    reduce = staticmethod(numpy.min)
+
+
+class Max(Function):
+    """``y = max of x along one dim``;  ``gx = gy`` at the first maximal element of each
+    slice (the one ``argmax`` returns), 0 elsewhere, as PyTorch's ``max(dim)``."""
+
+    reduce = staticmethod(numpy.max)
+    arg = staticmethod(numpy.argmax)
+
+    def __init__(self, axis: int, keepdim: bool = False):
+        self.axis, self.keepdim = axis, keepdim
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.index = numpy.expand_dims(self.arg(x, axis=self.axis), self.axis)
+        y = numpy.take_along_axis(x, self.index, axis=self.axis)
+        return y if self.keepdim else numpy.squeeze(y, axis=self.axis)
+
+    def backward(self, gy):
+        g = unreduce(gy, (self.axis,), self.keepdim, len(self.shape))
+        gx = numpy.zeros(self.shape, dtype=gy.dtype)
+        numpy.put_along_axis(gx, self.index, g, axis=self.axis)
         return gx
 
 
 class Min(Max):
-    """``y = min of x over dims``; gradient to the minimal elements (see ``Max``)."""
+    """``y = min of x along one dim``; gradient to the first minimal element (see ``Max``)."""
 
     reduce = staticmethod(numpy.min)
     arg = staticmethod(numpy.argmin)
@@ -137,38 +158,104 @@ class Min(Max):
 MaxResult = collections.namedtuple("MaxResult", ["values", "indices"])
 
 
-def _extremum(function_class, arg, x, dim, keepdim):
+def _check_nonempty(name: str, x, axes, every_dim: bool) -> None:
+    """PyTorch's errors for a max/min over no elements (NumPy's would be a ValueError)."""
+    if x.size:
+        return
+    if every_dim:
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
+                           f"input.numel() == 0. Specify the reduction dim with the 'dim' "
+                           f"argument.")
+    for axis in axes:
+        if x.shape[axis] == 0:
+            raise IndexError(f"{name}(): Expected reduction dim {axis} to have non-zero size.")
+
+
+def _extremum(name, function_class, x, dim, keepdim):
+    x = as_tensor(x)
     if dim is None:
-        return function_class(None, False)(as_tensor(x))
-    values = function_class(dim, keepdim)(as_tensor(x))
+        _check_nonempty(name, x.data, (), every_dim=True)
+        return (Amax if name == "max" else Amin)(tuple(range(x.ndim)))(x)
+    if not isinstance(dim, (int, numpy.integer)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim); "
+                        f"use a{name}() to reduce over several dims")
     axis = normalize_dims(dim, x.ndim)[0]
-    indices = arg(x.data, axis=axis)
-    if keepdim:
-        indices = numpy.expand_dims(indices, axis)
-    return MaxResult(values, Tensor(indices.astype(numpy.int64), _raw=True))
+    _check_nonempty(name, x.data, (axis,), every_dim=False)
+    function = function_class(axis, keepdim)
+    values = function(x)
+    index = function.index if keepdim else numpy.squeeze(function.index, axis=axis)
+    return MaxResult(values, Tensor(index.astype(numpy.int64), _raw=True))
 
 
 def max(x, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
-    """Maximum of all elements, or ``(values, indices)`` along ``dim`` (like PyTorch)."""
-    return _extremum(Max, numpy.argmax, x, dim, keepdim)
+    """Maximum of all elements, or ``(values, indices)`` along one ``dim`` (like PyTorch;
+    several dims are ``amax``'s)."""
+    return _extremum("max", Max, x, dim, keepdim)
 
 
 def min(x, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
-    """Minimum of all elements, or ``(values, indices)`` along ``dim`` (like PyTorch)."""
-    return _extremum(Min, numpy.argmin, x, dim, keepdim)
+    """Minimum of all elements, or ``(values, indices)`` along one ``dim`` (like PyTorch;
+    several dims are ``amin``'s)."""
+    return _extremum("min", Min, x, dim, keepdim)
 
 
-def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
-    """Index of the (first) maximum, of the flattened tensor when ``dim`` is None."""
+def _reduce_dims(dim, ndim: int) -> tuple:
+    """``dim`` of ``amax``/``amin`` (None, ``()``, an int or a sequence) as sorted axes."""
+    if dim is None or (not isinstance(dim, (int, numpy.integer)) and len(dim) == 0):
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, (int, numpy.integer)) else tuple(dim)
+    axes = normalize_dims(dims, ndim)
+    if ndim == 0:
+        return ()
+    if len(axes) != len(dims):
+        wrapped = [d % builtins.max(ndim, 1) for d in dims]
+        repeated = next(d for d in wrapped if wrapped.count(d) > 1)
+        raise RuntimeError(f"dim {repeated} appears multiple times in the list of dims")
+    return axes
+
+
+def _amax_amin(name: str, function_class, x, dim, keepdim: bool) -> Tensor:
+    x = as_tensor(x)
+    axes = _reduce_dims(dim, x.ndim)
+    every_dim = dim is None or not isinstance(dim, (int, numpy.integer)) and len(dim) == 0
+    _check_nonempty(name, x.data, axes, every_dim)
+    return function_class(axes, keepdim)(x)
+
+
+def amax(x, dim=(), keepdim: bool = False) -> Tensor:
+    """Maximum over ``dim`` (an int or a tuple; all dims when empty); the gradient is
+    split evenly among tied maxima."""
+    return _amax_amin("amax", Amax, x, dim, keepdim)
+
+
+def amin(x, dim=(), keepdim: bool = False) -> Tensor:
+    """Minimum over ``dim`` (an int or a tuple; all dims when empty); the gradient is
+    split evenly among tied minima."""
+    return _amax_amin("amin", Amin, x, dim, keepdim)
+
+
+def _arg(name: str, function, x, dim, keepdim: bool) -> Tensor:
     data = x.data if isinstance(x, Tensor) else numpy.asarray(x)
+    if data.dtype == numpy.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
     if dim is None:
-        return Tensor(numpy.asarray(numpy.argmax(data), dtype=numpy.int64), _raw=True)
-    out = numpy.argmax(data, axis=dim)
+        return Tensor(numpy.asarray(function(data), dtype=numpy.int64), _raw=True)
+    out = function(data, axis=dim)
     if keepdim:
         out = numpy.expand_dims(out, dim)
     return Tensor(out.astype(numpy.int64), _raw=True)
 
 
+def argmax(x, dim=None, keepdim: bool = False) -> Tensor:
+    """Index of the (first) maximum, of the flattened tensor when ``dim`` is None."""
+    return _arg("argmax", numpy.argmax, x, dim, keepdim)
+
+
 def argmin(x, dim=None, keepdim: bool = False) -> Tensor:
-    """Index of the (first) minimum, of the flattened tensor when ``dim`` is None."""
-    return argmax(-(x.data if isinstance(x, Tensor) else numpy.asarray(x)), dim, keepdim)
+    """Index of the (first) minimum, of the flattened tensor when ``dim`` is None.
+
+    NOTE: computed directly, not as ``argmax(-x)``, which overflows at an integer type's
+    minimum and is wrong for unsigned types.
+    """
+    return _arg("argmin", numpy.argmin, x, dim, keepdim)

@@ -133,40 +133,92 @@ def broadcast_to(x, shape_) -> Tensor:
     return Expand(tuple(shape_))(as_tensor(x))
 
 
-def _index_arrays(index):
-    """Convert Tensor parts of an index to arrays."""
-    if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index.data if isinstance(index, Tensor) else index
+def _index_part(part):
+    """One part of an index as a slice, None, Ellipsis, int, bool or an array (a Tensor's
+    data; a 0-d integer array is an int and a 0-d bool array a bool, as PyTorch has them)."""
+    if isinstance(part, Tensor):
+        part = part.data
+    if isinstance(part, (bool, numpy.bool_)):
+        return bool(part)
+    if isinstance(part, (int, numpy.integer)):
+        return int(part)
+    if part is None or part is Ellipsis or isinstance(part, slice):
+        return part
+    array = numpy.asarray(part)
+    if array.ndim == 0 and array.dtype == numpy.bool_:
+        return bool(array)
+    if array.ndim == 0 and array.dtype.kind in "iu":
+        return int(array)
+    if array.dtype != numpy.bool_ and array.dtype.kind not in "iu" and array.size:
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+    return array if array.size or array.dtype == numpy.bool_ else array.astype(numpy.int64)
 
 
-def _is_basic(index) -> bool:
-    parts = index if isinstance(index, tuple) else (index,)
-    return all(p is None or p is Ellipsis or isinstance(p, (slice, int, numpy.integer))
-               for p in parts)
+def torch_index(index, ndim: int):
+    """``index`` in PyTorch's meaning as ``(basic, advanced)``, so that ``x[index]`` is
+    ``x[basic][advanced]`` (``advanced`` None when there are no index arrays).
+
+    PyTorch applies ints (``select``), slices and None first, left to right, and only then
+    indexes the result with the arrays, by NumPy's rule for arrays alone (adjacent arrays keep
+    their place, separated ones go first). So an int does not count as an index array:
+    ``zeros(2, 3, 4)[0, :, [0, 1]]`` is (3, 2), where NumPy's one-step rule gives (2, 3).
+    A bool scalar adds a dim of length 1 that an index array [0] (True) or [] (False) picks.
+    """
+    parts = [_index_part(p) for p in (index if isinstance(index, tuple) else (index,))]
+    used = 0
+    for part in parts:
+        if isinstance(part, numpy.ndarray):
+            used += part.ndim if part.dtype == numpy.bool_ else 1
+        elif isinstance(part, (int, slice)) and not isinstance(part, bool):
+            used += 1
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    basic, advanced, any_array = [], [], False
+    for part in parts:
+        if part is Ellipsis:  # as in PyTorch, a second ``...`` stands for no dims
+            basic.extend([slice(None)] * (ndim - used))
+            advanced.extend([slice(None)] * (ndim - used))
+            used = ndim
+        elif isinstance(part, bool):
+            basic.append(None)
+            advanced.append(numpy.zeros(int(part), numpy.int64))
+            any_array = True
+        elif isinstance(part, int):
+            basic.append(part)
+        elif isinstance(part, numpy.ndarray):
+            width = part.ndim if part.dtype == numpy.bool_ else 1
+            basic.extend([slice(None)] * width)
+            advanced.append(part)
+            any_array = True
+        else:
+            basic.append(part)
+            advanced.append(slice(None))
+    return tuple(basic), (tuple(advanced) if any_array else None)
 
 
 class GetItem(Function):
-    """``y = x[index]`` (slices, integers, integer arrays, boolean masks).
+    """``y = x[index]`` (slices, integers, None, ..., integer arrays, boolean masks), with
+    PyTorch's rule where ints and index arrays mix (see ``torch_index``).
 
     ``gx`` is zero except at the selected positions, where ``gy`` is *added*: an element
     selected twice by an integer array gets the sum of both gradients (``numpy.add.at``).
     """
 
     def __init__(self, index):
-        self.index = _index_arrays(index)
+        self.index = index
 
     def forward(self, x):
         self.in_shape = x.shape
-        self.dtype = x.dtype
-        return x[self.index]
+        self.basic, self.advanced = torch_index(self.index, x.ndim)
+        y = x[self.basic]
+        return y if self.advanced is None else y[self.advanced]
 
     def backward(self, gy):
         gx = numpy.zeros(self.in_shape, dtype=gy.dtype)
-        if _is_basic(self.index):
-            gx[self.index] = gy
+        if self.advanced is None:
+            gx[self.basic] = gy
         else:
-            numpy.add.at(gx, self.index, gy)
+            numpy.add.at(gx[self.basic], self.advanced, gy)
         return gx
 
 

@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from numnet.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
-from numnet.ops.arithmetic import add, cast, div, matmul, mul, neg, pow, sub
+from numnet.ops.arithmetic import add, div, matmul, mul, neg, pow, sub, to
 from numnet.ops.elementwise import (
     abs,
     clamp,
@@ -32,7 +32,7 @@ from numnet.ops.elementwise import (
     ne,
     sqrt,
 )
-from numnet.ops.reduction import argmax, argmin, max, mean, min, std, sum, var
+from numnet.ops.reduction import amax, amin, argmax, argmin, max, mean, min, std, sum, var
 from numnet.ops.shape import (
     broadcast_to,
     expand,
@@ -109,7 +109,7 @@ Tensor.div = div
 Tensor.neg = neg
 Tensor.pow = pow
 Tensor.matmul = matmul
-Tensor.to = cast
+Tensor.to = to
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt
@@ -126,6 +126,8 @@ Tensor.var = var
 Tensor.std = std
 Tensor.max = max
 Tensor.min = min
+Tensor.amax = amax
+Tensor.amin = amin
 Tensor.argmax = argmax
 Tensor.argmin = argmin
 
