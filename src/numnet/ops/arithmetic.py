@@ -232,16 +232,6 @@ class Cast(Function):
         return gy.astype(self.in_dtype)
 
 
-def cast(x, dtype) -> Tensor:
-    """``x`` converted to ``dtype`` (differentiable); ``x`` itself when it has that dtype.
-
-    It is ``Tensor.to(dtype)`` (and ``float()``, ``double()``).
-    """
-    if numpy.dtype(dtype) == x.data.dtype:
-        return x
-    return Cast(dtype)(x)
-
-
 def _is_device(arg) -> bool:
     """Whether a first positional argument of ``to`` names a device (an int: an index).
 

@@ -201,9 +201,7 @@ def min(x, dim=None, keepdim: bool = False):  # noqa: A001 - PyTorch's name
 
 
 def _reduce_dims(dim, ndim: int) -> tuple:
-    """``dim`` of ``amax``/``amin`` (None, ``()``, an int or a sequence) as sorted axes."""
-    if dim is None or (not isinstance(dim, (int, numpy.integer)) and len(dim) == 0):
-        return tuple(range(ndim))
+    """``dim`` of ``amax``/``amin`` (an int or a non-empty sequence) as sorted axes."""
     dims = (dim,) if isinstance(dim, (int, numpy.integer)) else tuple(dim)
     axes = normalize_dims(dims, ndim)
     if ndim == 0:
@@ -217,8 +215,8 @@ def _reduce_dims(dim, ndim: int) -> tuple:
 
 def _amax_amin(name: str, function_class, x, dim, keepdim: bool) -> Tensor:
     x = as_tensor(x)
-    axes = _reduce_dims(dim, x.ndim)
     every_dim = dim is None or not isinstance(dim, (int, numpy.integer)) and len(dim) == 0
+    axes = tuple(range(x.ndim)) if every_dim else _reduce_dims(dim, x.ndim)
     _check_nonempty(name, x.data, axes, every_dim)
     return function_class(axes, keepdim)(x)
 
