@@ -98,8 +98,8 @@ def describe(cycle: list, graph: dict) -> str:
 # the package's __init__, the public API that the scripts on top of it import.
 LAYERS = ("backend", "devices", "cuda", "accelerator", "random", "autograd", "tensor_repr",
           "tensor", "creation", "gradcheck",
-          "ops", "nn", "optim", "data", "serialization", "models", "train", "viz", "numnet",
-          "lecture", "commands", "cli", "__main__")
+          "ops", "nn", "optim", "utils", "data", "serialization", "models", "train", "viz",
+          "numnet", "lecture", "commands", "cli", "__main__")
 
 
 def layer_of(module: str) -> str:

@@ -52,6 +52,7 @@ import zlib
 
 import numpy
 
+from numnet import devices
 from numnet.tensor import Tensor
 
 FORMAT = "numnet-checkpoint"
@@ -485,9 +486,40 @@ def save(obj, path) -> None:
     save_npz(arrays, path, metadata)
 
 
-def load(path):
+def _check_map_location(map_location) -> None:
+    """Accept what ``torch.load`` accepts as ``map_location`` when it maps to the CPU."""
+    if map_location is None or callable(map_location):
+        return  # a callable (storage, location) -> storage: every array is already on the CPU
+    if isinstance(map_location, dict):
+        for source, target in map_location.items():
+            if devices.device(source).type == "cpu":
+                devices.check(target)
+        return
+    if not isinstance(map_location, (str, devices.device)):
+        raise TypeError("map_location should be None, a device, a string, a dict or a "
+                        f"callable, got {type(map_location).__name__}")
+    devices.check(map_location)
+
+
+def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
+         mmap: bool | None = None):
     """Read an object written by ``save`` (no pickle: arrays and JSON only; arrays come
-    back as NumPy arrays)."""
+    back as NumPy arrays), with ``torch.load``'s arguments.
+
+    Args:
+        f: the file written by ``save`` (a path).
+        map_location: None, ``"cpu"``, ``numnet.device("cpu")``, a dict of locations or a
+            callable: everything numnet saves is on the CPU, so these load it unchanged;
+            any other device raises numnet's device error (numnet runs on the CPU only).
+        pickle_module: must be None: numnet never unpickles.
+        weights_only: accepted for PyTorch scripts. numnet always loads weights only
+            (arrays and JSON); ``False`` does *not* enable pickle.
+        mmap: accepted; no effect (the arrays are read into memory).
+    """
+    if pickle_module is not None:
+        raise RuntimeError("numnet.load never unpickles: pickle_module must be None")
+    _check_map_location(map_location)
+    path = f
     arrays, metadata = load_npz(path)
     if metadata.get("format") != OBJECT_FORMAT or "object" not in metadata:
         raise CheckpointError(f"{path} was not written by numnet.save "

@@ -1,7 +1,7 @@
 """Optimizers and learning-rate schedules, with PyTorch's update rules and API.
 
-``SGD Adam AdamW RMSprop`` update parameters in place from their ``.grad``;
-``numnet.optim.lr_scheduler`` changes their learning rates over training.
+``SGD Adam AdamW RMSprop Adagrad Adadelta NAdam RAdam`` update parameters in place from
+their ``.grad``; ``numnet.optim.lr_scheduler`` changes their learning rates over training.
 
 Example:
     >>> import numnet
@@ -18,9 +18,12 @@ Example:
 """
 
 from numnet.optim import lr_scheduler
+from numnet.optim.adagrad import Adadelta, Adagrad
 from numnet.optim.adam import Adam, AdamW
+from numnet.optim.nadam import NAdam, RAdam
 from numnet.optim.optimizer import Optimizer
 from numnet.optim.rmsprop import RMSprop
 from numnet.optim.sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "NAdam",
+           "RAdam", "lr_scheduler"]

@@ -1,4 +1,6 @@
-"""Learning-rate schedules: ``StepLR MultiStepLR ExponentialLR CosineAnnealingLR OneCycleLR``.
+"""Learning-rate schedules: ``StepLR MultiStepLR ExponentialLR CosineAnnealingLR OneCycleLR
+LambdaLR MultiplicativeLR ConstantLR LinearLR PolynomialLR CosineAnnealingWarmRestarts
+SequentialLR ChainedScheduler ReduceLROnPlateau``.
 
 A scheduler rewrites ``group["lr"]`` of its optimizer's param groups each time ``step()`` is
 called (once per epoch, or per batch for ``OneCycleLR``), after ``optimizer.step()``.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import types
 import warnings
 from bisect import bisect_right
 from collections import Counter
@@ -31,7 +34,9 @@ from collections import Counter
 from numnet.optim.optimizer import Optimizer
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "OneCycleLR"]
+           "OneCycleLR", "LambdaLR", "MultiplicativeLR", "ConstantLR", "LinearLR",
+           "PolynomialLR", "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler",
+           "ReduceLROnPlateau"]
 
 
 def _per_group(name: str, optimizer: Optimizer, value) -> list:
@@ -74,10 +79,16 @@ class LRScheduler:
                                    "optimizer's state_dict first")
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The constructor's step: it sets the lr of ``last_epoch + 1`` (0 for a new one)."""
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list:
         """The learning rates for ``last_epoch`` (called by ``step``; use ``get_last_lr``)."""
@@ -95,13 +106,18 @@ class LRScheduler:
                 the schedule where it has one.
         """
         self._step_count += 1
+        if epoch is not None:
+            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; the "
+                          "closed form is used instead of the chainable form, where "
+                          "available", UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """One step: the next epoch's lrs (chainable form), or ``epoch``'s (closed form)."""
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
         else:
-            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated; the "
-                          "closed form is used instead of the chainable form, where "
-                          "available", UserWarning, stacklevel=2)
             self.last_epoch = epoch
             if hasattr(self, "_get_closed_form_lr"):
                 values = self._get_closed_form_lr()
@@ -416,3 +432,520 @@ class OneCycleLR(LRScheduler):
                     break
                 start_step = phase["end_step"]
         return lrs
+
+
+def _lambdas(optimizer: Optimizer, lr_lambda) -> list:
+    """One lr function per param group (PyTorch's check of a list's length)."""
+    if not isinstance(lr_lambda, (list, tuple)):
+        return [lr_lambda] * len(optimizer.param_groups)
+    if len(lr_lambda) != len(optimizer.param_groups):
+        raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got "
+                         f"{len(lr_lambda)}")
+    return list(lr_lambda)
+
+
+class _LambdaState:
+    """``state_dict`` without the lr functions (saved only when they are objects, as their
+    ``__dict__``: a plain function cannot go into a checkpoint)."""
+
+    def state_dict(self) -> dict:
+        state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "lr_lambdas")}
+        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType)
+                               else copy.deepcopy(fn.__dict__) for fn in self.lr_lambdas]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = copy.deepcopy(dict(state_dict))
+        saved = state.pop("lr_lambdas")
+        self.__dict__.update(state)
+        for fn, fields in zip(self.lr_lambdas, saved):
+            if fields is not None:
+                fn.__dict__.update(fields)
+
+
+class LambdaLR(_LambdaState, LRScheduler):
+    """The lr of epoch ``t`` is ``base_lr * lr_lambda(t)``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch (an int), or a list of them, one per group.
+        last_epoch: -1 to start (see ``LRScheduler``).
+
+    Example:
+        >>> import numnet
+        >>> from numnet.nn.parameter import Parameter
+        >>> opt = numnet.optim.SGD([Parameter(numnet.zeros(1))], lr=1.0)
+        >>> sched = LambdaLR(opt, lambda t: 0.5 ** t)
+        >>> for _ in range(3):
+        ...     opt.step()
+        ...     sched.step()
+        >>> sched.get_last_lr()
+        [0.125]
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        return [base_lr * fn(self.last_epoch)
+                for fn, base_lr in zip(self.lr_lambdas, self.base_lrs)]
+
+
+class MultiplicativeLR(_LambdaState, LRScheduler):
+    """Multiply the lr by ``lr_lambda(t)`` at every epoch ``t >= 1``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        lr_lambda: a function of the epoch (an int), or a list of them, one per group.
+        last_epoch: -1 to start (see ``LRScheduler``).
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1) -> None:
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        for fn in self.lr_lambdas:
+            if not callable(fn):
+                raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self._is_initial:
+            return self._current_lrs()
+        return [group["lr"] * fn(self.last_epoch)
+                for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+
+
+class ConstantLR(LRScheduler):
+    """Scale the lr by ``factor`` for the first ``total_iters`` epochs, then restore it.
+
+    ``lr_t = base_lr * factor`` for ``t < total_iters``, ``base_lr`` after.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        factor: in ``[0, 1]`` (default 1/3).
+        total_iters: epochs at the scaled lr (default 5).
+        last_epoch: -1 to start (see ``LRScheduler``).
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch == 0:
+            return [lr * self.factor for lr in self._current_lrs()]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [lr * (1.0 / self.factor) for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base_lr * (self.factor + (self.last_epoch >= self.total_iters)
+                           * (1 - self.factor)) for base_lr in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr by a factor going linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` epochs (a warm-up), then keep it.
+
+    ``lr_t = base_lr * (start + (end - start) * min(t, total_iters) / total_iters)``,
+    computed, as PyTorch does, by multiplying the current lr by the ratio of successive
+    factors.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        start_factor: in ``(0, 1]`` (default 1/3).
+        end_factor: in ``[0, 1]`` (default 1.0).
+        total_iters: epochs of the ramp (default 5).
+        last_epoch: -1 to start (see ``LRScheduler``).
+
+    Example:
+        >>> import numnet
+        >>> from numnet.nn.parameter import Parameter
+        >>> opt = numnet.optim.SGD([Parameter(numnet.zeros(1))], lr=1.0)
+        >>> sched = LinearLR(opt, start_factor=0.25, total_iters=3)
+        >>> lrs = [sched.get_last_lr()[0]]
+        >>> for _ in range(4):
+        ...     opt.step()
+        ...     sched.step()
+        ...     lrs.append(sched.get_last_lr()[0])
+        >>> lrs
+        [0.25, 0.5, 0.75, 1.0, 1.0]
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1) -> None:
+        if start_factor > 1.0 or start_factor <= 0:
+            raise ValueError("Starting multiplicative factor expected to be greater than 0 "
+                             "and less or equal to 1.")
+        if end_factor > 1.0 or end_factor < 0:
+            raise ValueError("Ending multiplicative factor expected to be between 0 and 1.")
+        self.start_factor = start_factor
+        self.end_factor = end_factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self.last_epoch == 0:
+            return [lr * self.start_factor for lr in self._current_lrs()]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        ratio = 1.0 + (self.end_factor - self.start_factor) / (
+            self.total_iters * self.start_factor
+            + (self.last_epoch - 1) * (self.end_factor - self.start_factor))
+        return [lr * ratio for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
+                           * min(self.total_iters, self.last_epoch) / self.total_iters)
+                for base_lr in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr to 0 over ``total_iters`` epochs along a polynomial of ``power``.
+
+    ``lr_t = base_lr * (1 - min(t, total_iters) / total_iters) ** power``.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        total_iters: epochs of the decay (default 5).
+        power: the polynomial's power (default 1.0, linear).
+        last_epoch: -1 to start (see ``LRScheduler``).
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters = total_iters
+        self.power = power
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return self._current_lrs()
+        decay = ((1.0 - self.last_epoch / self.total_iters)
+                 / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
+        return [lr * decay for lr in self._current_lrs()]
+
+    def _get_closed_form_lr(self) -> list:
+        return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters)
+                ** self.power for base_lr in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    r"""SGDR (Loshchilov & Hutter, 2017): cosine annealing from the initial lr to
+    ``eta_min`` over ``T_i`` epochs, then a restart, each period ``T_mult`` times longer.
+
+    ``lr = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2``, where
+    ``T_cur`` counts the epochs since the last restart and ``T_i`` starts at ``T_0``.
+    ``step(epoch)`` may be given a fractional epoch (per-batch updates), as in PyTorch.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        T_0: epochs until the first restart (a positive int).
+        T_mult: growth factor of the period after each restart (an int >= 1; default 1).
+        eta_min: the minimum lr (default 0).
+        last_epoch: -1 to start (see ``LRScheduler``).
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+                 eta_min: float = 0.0, last_epoch: int = -1) -> None:
+        if not isinstance(T_0, int) or T_0 <= 0:
+            raise ValueError(f"Expected positive integer T_0, but got {T_0}")
+        if not isinstance(T_mult, int) or T_mult < 1:
+            raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
+        if not isinstance(eta_min, (float, int)):
+            raise ValueError(f"Expected float or int eta_min, but got {eta_min} of type "
+                             f"{type(eta_min)}")
+        self.T_0 = T_0
+        self.T_i = T_0
+        self.T_mult = T_mult
+        self.eta_min = eta_min
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        return [self.eta_min + (base_lr - self.eta_min)
+                * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
+                for base_lr in self.base_lrs]
+
+    def step(self, epoch=None) -> None:
+        """Advance one epoch, or go to ``epoch`` (may be fractional: per-batch schedules)."""
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            if epoch < 0:
+                raise ValueError(f"Expected non-negative epoch, but got {epoch}")
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log((epoch / self.T_0 * (self.T_mult - 1) + 1), self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult ** n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult ** n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = self._current_lrs()
+
+
+def _check_schedulers(name: str, optimizer: Optimizer, schedulers) -> None:
+    for i, scheduler in enumerate(schedulers):
+        if not hasattr(scheduler, "optimizer"):
+            raise TypeError(f"{name} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError(f"{name} does not support `ReduceLROnPlateau` scheduler as it "
+                             "requires additional kwargs to be specified when calling `step`, "
+                             f"but got one at index {i} in the given schedulers sequence.")
+        if optimizer is not scheduler.optimizer:
+            raise ValueError(f"{name} expects all schedulers to belong to the same optimizer, "
+                             f"but got scheduler {type(scheduler).__name__} at index {i} with "
+                             f"a different optimizer.")
+
+
+class _ContainerState:
+    """``state_dict`` with each inner scheduler's own ``state_dict``."""
+
+    def state_dict(self) -> dict:
+        state = {key: copy.deepcopy(value) for key, value in self.__dict__.items()
+                 if key not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state = copy.deepcopy(dict(state_dict))
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for scheduler, saved in zip(self._schedulers, inner):
+            scheduler.load_state_dict(saved)
+
+
+class SequentialLR(_ContainerState, LRScheduler):
+    """Run ``schedulers`` one after another, switching at the ``milestones`` epochs (e.g. a
+    ``LinearLR`` warm-up, then ``CosineAnnealingLR``); at a switch the next one starts from
+    its epoch 0.
+
+    Args:
+        optimizer: the optimizer every scheduler belongs to.
+        schedulers: the schedulers, in order (not ``ReduceLROnPlateau``).
+        milestones: ``len(schedulers) - 1`` increasing epochs.
+        last_epoch: -1 to start.
+
+    Example:
+        >>> import numnet
+        >>> from numnet.nn.parameter import Parameter
+        >>> opt = numnet.optim.SGD([Parameter(numnet.zeros(1))], lr=1.0)
+        >>> warm = LinearLR(opt, start_factor=0.5, total_iters=2)
+        >>> decay = ExponentialLR(opt, gamma=0.5)
+        >>> sched = SequentialLR(opt, [warm, decay], milestones=[2])
+        >>> lrs = [sched.get_last_lr()[0]]
+        >>> for _ in range(4):
+        ...     opt.step()
+        ...     sched.step()
+        ...     lrs.append(sched.get_last_lr()[0])
+        >>> lrs
+        [0.5, 0.75, 1.0, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers, milestones,
+                 last_epoch: int = -1) -> None:
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler, but got no scheduler.")
+        _check_schedulers(name, optimizer, schedulers)
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError("Sequential Schedulers expects number of schedulers provided to "
+                             "be one more than the number of milestone points, but got number "
+                             f"of schedulers {len(schedulers)} and the number of milestones to "
+                             f"be equal to {len(milestones)}")
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for scheduler in self._schedulers:  # undo the step each made when constructed
+            scheduler.last_epoch -= 1
+        index = bisect_right(self._milestones, 0)
+        self._schedulers[index]._initial_step()
+        self._last_lr = self._schedulers[index].get_last_lr()
+
+    def step(self) -> None:
+        """Advance one epoch: the current scheduler steps, or the next one starts."""
+        self.last_epoch += 1
+        index = bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler._update_lr(0)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+
+class ChainedScheduler(_ContainerState, LRScheduler):
+    """Step several schedulers together at every ``step()`` (their factors compose).
+
+    Args:
+        schedulers: the schedulers (not ``ReduceLROnPlateau``), all of one optimizer.
+        optimizer: that optimizer (default: the first scheduler's).
+    """
+
+    def __init__(self, schedulers, optimizer: Optimizer | None = None) -> None:
+        name = type(self).__name__
+        if len(schedulers) < 1:
+            raise ValueError(f"{name} expects at least one scheduler to be chained, but got "
+                             "no scheduler.")
+        optimizer = optimizer or schedulers[0].optimizer
+        _check_schedulers(name, optimizer, schedulers)
+        self._schedulers = list(schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+
+    def step(self) -> None:
+        """Step every scheduler, in order."""
+        for scheduler in self._schedulers:
+            scheduler.step()
+        self._last_lr = [group["lr"] for group in self._schedulers[-1].optimizer.param_groups]
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by ``factor`` when a metric has stopped improving for more than
+    ``patience`` epochs; call ``step(metric)`` after each validation.
+
+    Improvement (``mode="min"``): ``metric < best * (1 - threshold)`` (``"rel"``) or
+    ``metric < best - threshold`` (``"abs"``); ``"max"`` mirrors it. After a reduction,
+    ``cooldown`` epochs pass before bad epochs count again; a group's lr never goes below
+    its ``min_lr``, and changes smaller than ``eps`` are skipped.
+
+    Args:
+        optimizer: the optimizer to schedule.
+        mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
+        factor: the multiplier, < 1 (default 0.1).
+        patience: bad epochs tolerated before reducing (default 10).
+        threshold: the least change that counts as an improvement (default 1e-4).
+        threshold_mode: ``"rel"`` (default) or ``"abs"``.
+        cooldown: epochs to wait after a reduction (default 0).
+        min_lr: a floor, one for all groups or a list of one per group (default 0).
+        eps: the smallest change of lr applied (default 1e-8).
+
+    Example:
+        >>> import numnet
+        >>> from numnet.nn.parameter import Parameter
+        >>> opt = numnet.optim.SGD([Parameter(numnet.zeros(1))], lr=1.0)
+        >>> sched = ReduceLROnPlateau(opt, patience=1)
+        >>> for loss in [1.0, 0.5, 0.5, 0.5, 0.5]:
+        ...     sched.step(loss)
+        >>> sched.get_last_lr()
+        [0.1]
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr=0, eps: float = 1e-8) -> None:
+        if factor >= 1.0:
+            raise ValueError("Factor should be < 1.0.")
+        self.factor = factor
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"expected {len(optimizer.param_groups)} min_lrs, got "
+                                 f"{len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.patience = patience
+        self.cooldown = cooldown
+        self.eps = eps
+        self.last_epoch = 0
+        self._last_lr = self._current_lrs()
+        self._init_is_better(mode, threshold, threshold_mode)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    def step(self, metrics, epoch=None) -> None:
+        """Record this epoch's ``metrics`` (a number or 1-element Tensor) and reduce the lr
+        if it has not improved for more than ``patience`` epochs."""
+        current = float(metrics)
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn("The epoch parameter in `scheduler.step()` is deprecated",
+                          UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = self._current_lrs()
+
+    def _reduce_lr(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(f"The number of param groups in the `optimizer` "
+                                   f"({len(groups)}) differs from when `ReduceLROnPlateau` "
+                                   f"was initialized ({len(self.min_lrs)}): set `min_lrs` "
+                                   "to one value per group")
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
+
+    @property
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode {mode} is unknown!")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold mode {threshold_mode} is unknown!")
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+        self.mode = mode
+        self.threshold = threshold
+        self.threshold_mode = threshold_mode
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        super().load_state_dict(state_dict)
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)
