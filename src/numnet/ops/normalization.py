@@ -1,8 +1,9 @@
-"""Batch normalization as one fused ``Function`` (Ioffe & Szegedy, 2015).
+"""Normalization ops: ``batch_norm layer_norm group_norm instance_norm normalize``, each one
+fused ``Function``.
 
-NOTE: fused rather than composed from mean/var/sub/div ops: one pass saves only ``xhat``
-and ``1/sqrt(var + eps)``, the backward is three reductions instead of a dozen ops, and the
-running-statistics update uses the batch statistics forward already computed.
+NOTE: fused rather than composed from mean/var/sub/div ops: one pass saves only ``xhat`` and
+``1/sqrt(var + eps)``, the backward is three reductions instead of a dozen ops, and batch
+norm's running-statistics update uses the batch statistics forward already computed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import as_tensor
+from numnet.ops._util import as_float, as_tensor, normalize_dims
 from numnet.tensor import Tensor
 
 
@@ -129,3 +130,317 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
     if weight is None or bias is None:
         raise ValueError("batch_norm: give both weight and bias, or neither")
     return function(as_tensor(input), as_tensor(weight), as_tensor(bias))
+
+
+# ---------------------------------------------------------------------- layer, group, instance
+def _standardize(x, axes: tuple, eps: float):
+    """``xhat = (x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance), and
+    ``invstd = 1 / sqrt(var + eps)`` (kept with length-1 axes)."""
+    mean = x.mean(axis=axes, keepdims=True)
+    xhat = x - mean
+    var = numpy.mean(xhat * xhat, axis=axes, keepdims=True)
+    invstd = 1 / numpy.sqrt(var + x.dtype.type(eps))
+    xhat *= invstd
+    return xhat, invstd
+
+
+def _standardize_backward(gxhat, xhat, invstd, axes: tuple):
+    """Gradient through ``_standardize``: with ``mean_a`` the mean over ``axes``,
+    ``gx = invstd * (gxhat - mean_a(gxhat) - xhat * mean_a(gxhat * xhat))``."""
+    gx = gxhat - gxhat.mean(axis=axes, keepdims=True)
+    gx -= xhat * numpy.mean(gxhat * xhat, axis=axes, keepdims=True)
+    gx *= invstd
+    return gx
+
+
+class LayerNorm(Function):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` over the last ``k`` axes
+    (Ba, Kiros & Hinton, 2016), ``var`` biased; ``weight``/``bias`` have those axes' shape.
+
+    Backward, with ``xhat`` the normalised input, ``mean_k`` the mean over the last ``k``
+    axes and sums over the leading axes::
+
+        gbias   = sum gy
+        gweight = sum gy xhat
+        gxhat   = gy weight
+        gx      = (gxhat - mean_k(gxhat) - xhat mean_k(gxhat xhat)) / sqrt(var + eps)
+
+    Inputs are ``x`` followed by ``weight`` and/or ``bias`` when given (``has_weight``,
+    ``has_bias`` say which).
+    """
+
+    def __init__(self, k: int, eps: float, has_weight: bool, has_bias: bool):
+        self.k, self.eps = k, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def forward(self, x, *affine):
+        self.axes = tuple(range(x.ndim - self.k, x.ndim))
+        self.xhat, self.invstd = _standardize(x, self.axes, self.eps)
+        self.weight = affine[0] if self.has_weight else None
+        y = self.xhat if self.weight is None else self.xhat * self.weight
+        if self.has_bias:
+            y = y + affine[-1]
+        return y
+
+    def backward(self, gy):
+        needs = self.needs_input_grad
+        lead = tuple(range(gy.ndim - self.k))
+        grads = [None]
+        if needs[0]:
+            gxhat = gy if self.weight is None else gy * self.weight
+            grads[0] = _standardize_backward(gxhat, self.xhat, self.invstd, self.axes)
+        if self.has_weight:
+            grads.append((gy * self.xhat).sum(axis=lead) if needs[1] else None)
+        if self.has_bias:
+            grads.append(gy.sum(axis=lead) if needs[-1] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+def _affine_operands(x, weight, bias) -> list:
+    return [x] + [as_tensor(t) for t in (weight, bias) if t is not None]
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None,  # noqa: A002
+               eps: float = 1e-5) -> Tensor:
+    """Layer normalization over the trailing ``normalized_shape`` axes (``LayerNorm``).
+
+    Example:
+        >>> import numnet
+        >>> layer_norm(numnet.tensor([[1.0, 2.0, 3.0]]), (3,))
+        tensor([[-1.2247,  0.0000,  1.2247]])
+    """
+    x = as_tensor(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(
+        normalized_shape)
+    k = len(shape)
+    if k == 0 or tuple(x.shape[x.ndim - k:]) != shape or x.ndim < k:
+        raise RuntimeError(f"layer_norm: input of shape {tuple(x.shape)} does not end in "
+                           f"normalized_shape {list(shape)}")
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != shape:
+            raise RuntimeError(f"layer_norm: {name} of shape {tuple(t.shape)}, expected "
+                               f"normalized_shape {list(shape)}")
+    function = LayerNorm(k, eps, weight is not None, bias is not None)
+    return function(*_affine_operands(x, weight, bias))
+
+
+class GroupNorm(Function):
+    """``y = (x - mean_g) / sqrt(var_g + eps) * weight_c + bias_c`` (Wu & He, 2018): the
+    ``C`` channels of (N, C, *) input split into ``G`` groups, each sample's group
+    normalised over its ``C/G`` channels and every spatial position; ``weight``/``bias``
+    are per channel (C,).
+
+    Backward: as ``LayerNorm`` with the means over each group's values,
+    ``gweight_c = sum_{n, *} gy xhat``, ``gbias_c = sum_{n, *} gy``.
+    Instance normalization is the case ``G = C``.
+    """
+
+    def __init__(self, groups: int, eps: float, has_weight: bool, has_bias: bool):
+        self.groups, self.eps = groups, eps
+        self.has_weight, self.has_bias = has_weight, has_bias
+
+    def forward(self, x, *affine):
+        grouped = x.reshape(x.shape[0], self.groups, -1)
+        xhat, self.invstd = _standardize(grouped, (2,), self.eps)
+        self.xhat = xhat.reshape(x.shape)
+        self.channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        self.weight = affine[0].reshape(self.channel) if self.has_weight else None
+        y = self.xhat if self.weight is None else self.xhat * self.weight
+        if self.has_bias:
+            y = y + affine[-1].reshape(self.channel)
+        return y
+
+    def backward(self, gy):
+        needs = self.needs_input_grad
+        axes = (0,) + tuple(range(2, gy.ndim))
+        grads = [None]
+        if needs[0]:
+            gxhat = gy if self.weight is None else gy * self.weight
+            shape = (gy.shape[0], self.groups, -1)
+            gx = _standardize_backward(gxhat.reshape(shape), self.xhat.reshape(shape),
+                                       self.invstd, (2,))
+            grads[0] = gx.reshape(gy.shape)
+        if self.has_weight:
+            grads.append((gy * self.xhat).sum(axis=axes) if needs[1] else None)
+        if self.has_bias:
+            grads.append(gy.sum(axis=axes) if needs[-1] else None)
+        return tuple(grads) if len(grads) > 1 else grads[0]
+
+
+def _check_channels(name: str, x, weight, bias) -> None:
+    if x.ndim < 2:
+        raise RuntimeError(f"{name}: expected input of shape (N, C, *), got {tuple(x.shape)}")
+    for label, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (x.shape[1],):
+            raise RuntimeError(f"{name}: {label} of shape {tuple(t.shape)}, expected "
+                               f"({x.shape[1]},) for input {tuple(x.shape)}")
+
+
+def group_norm(input, num_groups: int, weight=None, bias=None,  # noqa: A002
+               eps: float = 1e-5) -> Tensor:
+    """Group normalization of (N, C, *) input in ``num_groups`` groups (``GroupNorm``)."""
+    x = as_tensor(input)
+    _check_channels("group_norm", x, weight, bias)
+    if num_groups <= 0 or x.shape[1] % num_groups:
+        raise RuntimeError(f"group_norm: expected the number of channels {x.shape[1]} to be "
+                           f"divisible by num_groups={num_groups}")
+    function = GroupNorm(num_groups, eps, weight is not None, bias is not None)
+    return function(*_affine_operands(x, weight, bias))
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None,  # noqa: A002
+                  bias=None, use_input_stats: bool = True, momentum: float = 0.1,
+                  eps: float = 1e-5) -> Tensor:
+    """Instance normalization: each sample's each channel of (N, C, *) input normalised over
+    its spatial positions (``GroupNorm`` with one channel per group).
+
+    With ``use_input_stats`` and running statistics given, these are updated in place with
+    the per-instance statistics averaged over the batch (unbiased variance), as PyTorch
+    does; ``use_input_stats=False`` normalises with the running statistics (``batch_norm``
+    in eval mode).
+    """
+    x = as_tensor(input)
+    _check_channels("instance_norm", x, weight, bias)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("instance_norm: use_input_stats=False needs running_mean and "
+                               "running_var")
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    m = x.data.size // max(x.shape[0] * x.shape[1], 1)
+    if m <= 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input "
+                         f"size {tuple(x.shape)}")
+    if running_mean is not None or running_var is not None:
+        axes = tuple(range(2, x.ndim))
+        mean = x.data.mean(axis=axes).mean(axis=0)
+        var = x.data.var(axis=axes, ddof=1).mean(axis=0)
+        for buffer, stat in ((running_mean, mean), (running_var, var)):
+            if buffer is not None:
+                buffer.data *= buffer.data.dtype.type(1 - momentum)
+                buffer.data += (stat * momentum).astype(buffer.data.dtype, copy=False)
+    function = GroupNorm(x.shape[1], eps, weight is not None, bias is not None)
+    return function(*_affine_operands(x, weight, bias))
+
+
+# ---------------------------------------------------------------------- normalize
+class Normalize(Function):
+    """``y = x / max(||x||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``).
+
+    With ``n = ||x||_p = (sum |x|**p)**(1/p)`` and ``d = max(n, eps)``::
+
+        gx = gy / d - (sum gy x) / d**2 * dd/dx,
+        dd/dx = [n >= eps] sign(x) |x|**(p-1) / n**(p-1)
+
+    (``p = inf``: ``n = max |x|``, ``dn/dx`` is ``sign(x)`` at the maxima, split evenly).
+    """
+
+    def __init__(self, p: float, dim: int, eps: float):
+        self.p, self.dim, self.eps = p, dim, eps
+
+    def forward(self, x):
+        p, dim = self.p, self.dim
+        absx = numpy.abs(x)
+        if p == numpy.inf:
+            n = absx.max(axis=dim, keepdims=True)
+        elif p == 2:
+            n = numpy.sqrt((x * x).sum(axis=dim, keepdims=True))
+        elif p == 1:
+            n = absx.sum(axis=dim, keepdims=True)
+        else:
+            n = (absx ** x.dtype.type(p)).sum(axis=dim, keepdims=True) ** x.dtype.type(1 / p)
+        self.x, self.n = x, n
+        self.d = numpy.maximum(n, x.dtype.type(self.eps))
+        return x / self.d
+
+    def backward(self, gy):
+        x, n, d, p = self.x, self.n, self.d, self.p
+        gx = gy / d
+        dot = (gy * x).sum(axis=self.dim, keepdims=True) / (d * d)
+        dot *= n >= x.dtype.type(self.eps)
+        safe_n = numpy.where(n > 0, n, 1)
+        if p == numpy.inf:
+            at_max = numpy.abs(x) == n
+            dn = numpy.sign(x) * at_max / at_max.sum(axis=self.dim, keepdims=True)
+        elif p == 2:
+            dn = x / safe_n
+        elif p == 1:
+            dn = numpy.sign(x)
+        else:
+            ratio = numpy.abs(x) / safe_n
+            dn = numpy.sign(x) * ratio ** x.dtype.type(p - 1)
+        gx -= dot * dn
+        return gx
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+              out=None) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim`` (``Normalize``).
+
+    Example:
+        >>> import numnet
+        >>> normalize(numnet.tensor([[3.0, 4.0]]))
+        tensor([[0.6000, 0.8000]])
+    """
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported")
+    x = as_float(input)
+    (axis,) = normalize_dims(dim, x.ndim)
+    return Normalize(float(p), axis, eps)(x)
+
+
+# ---------------------------------------------------------------------- local response norm
+def _channel_window_sum(a, before: int, after: int):
+    """``out[:, c] = sum of a[:, c - before : c + after + 1]`` (zeros past the edges): one
+    shifted slice per window offset, not a loop over elements."""
+    C = a.shape[1]
+    pad = [(0, 0)] * a.ndim
+    pad[1] = (before, after)
+    padded = numpy.pad(a, pad)
+    out = padded[:, 0:C].copy()
+    for offset in range(1, before + after + 1):
+        out += padded[:, offset:offset + C]
+    return out
+
+
+class LocalResponseNorm(Function):
+    """``y_c = x_c / (k + alpha / n * sum_{c' in win(c)} x_c'**2)**beta`` across channels
+    (Krizhevsky et al., 2012), ``win(c) = [c - n//2, c + (n-1)//2]``, ``n`` = ``size``.
+
+    With ``d = k + alpha / n * sum_win x**2`` and ``u = gy x d**(-beta-1)``::
+
+        gx_i = gy_i d_i**-beta - 2 alpha beta / n * x_i * sum_{j: i in win(j)} u_j
+
+    (the channels ``j`` whose window holds ``i``: ``[i - (n-1)//2, i + n//2]``).
+    """
+
+    def __init__(self, size: int, alpha: float, beta: float, k: float):
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, x):
+        n = self.size
+        t = x.dtype.type
+        window = _channel_window_sum(x * x, n // 2, (n - 1) // 2)
+        self.x = x
+        self.d = t(self.k) + t(self.alpha / n) * window
+        self.scale = self.d ** t(-self.beta)
+        return x * self.scale
+
+    def backward(self, gy):
+        n, x = self.size, self.x
+        t = x.dtype.type
+        u = gy * x * self.scale / self.d
+        back = _channel_window_sum(u, (n - 1) // 2, n // 2)
+        return gy * self.scale - t(2 * self.alpha * self.beta / n) * x * back
+
+
+def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,  # noqa: A002
+                        k: float = 1.0) -> Tensor:
+    """Local response normalization across the channels of (N, C, *) input
+    (``LocalResponseNorm``)."""
+    x = as_tensor(input)
+    if x.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {x.ndim} "
+                         "dimensions)")
+    if x.data.size == 0:
+        return x
+    return LocalResponseNorm(int(size), alpha, beta, k)(x)
