@@ -125,10 +125,23 @@ def test_nll_loss_unbatched(reduction, check_op):
 
 
 def test_unbatched_target_shape_checked():
-    with pytest.raises(ValueError, match="targets of shape"):
+    with pytest.raises(ValueError, match="1D target must have size 1"):
         F.nll_loss(numnet.zeros(3), numnet.tensor([1, 2]))
-    with pytest.raises(ValueError, match="0-d"):
+    with pytest.raises(ValueError, match="1D target must have size 1"):
+        F.cross_entropy(numnet.zeros(3), numnet.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="0-d"):
         F.cross_entropy(numnet.tensor(1.0), numnet.tensor(0))
+    with pytest.raises(ValueError, match=r"Expected input batch_size \(3\) to match target "
+                                         r"batch_size \(2\)"):
+        F.cross_entropy(numnet.zeros(3, 4), numnet.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="targets of shape"):
+        F.cross_entropy(numnet.zeros(3, 4, 5), numnet.tensor([1, 2, 0]))
+    # a (1,) target with a (C,) input: a 0-d loss, as in PyTorch
+    for fn, tfn in ((F.nll_loss, TF.nll_loss), (F.cross_entropy, TF.cross_entropy)):
+        x = numpy.array([0.5, -1.0, 2.0])
+        got = fn(numnet.tensor(x), numnet.tensor([1]))
+        want = tfn(torch.tensor(x), torch.tensor([1]))
+        assert got.shape == () and abs(got.item() - want.item()) < 1e-12
 
 
 # ---------------------------------------------------------------------- legacy arguments

@@ -208,7 +208,7 @@ def test_build_model_errors():
 
 def test_lenet5_wrong_input_size_names_layer():
     net = models.lenet5()
-    with pytest.raises(ValueError, match=r"Linear\(in_features=400, out_features=120\): "
-                                         r"expected input with last dimension 400, got shape "
-                                         r"\(2, 576\)"):
+    with pytest.raises(RuntimeError, match=r"Linear\(in_features=400, out_features=120\): "
+                                           r"expected input with last dimension 400, got shape "
+                                           r"\(2, 576\)"):
         net(numnet.zeros(2, 1, 32, 32))

@@ -223,3 +223,71 @@ def test_getitem_errors_have_torch_types(index):
 def test_repr_of_nan_and_inf_is_torch_s(values):
     # before: tensor([nan., 1., inf.])
     assert repr(numnet.tensor(values)) == repr(torch.tensor(values))
+
+
+# ---------------------------------------------------------------------- issue 13, points 2 and 7
+def test_where_with_a_condition_alone_is_nonzero_as_tuple():
+    for array in (numpy.array([1, 0, 2]), numpy.array([[1, 0], [0, 3]]), numpy.array(1)):
+        got = numnet.where(numnet.tensor(array) > 0)
+        want = torch.where(torch.tensor(array) > 0)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.dtype == numpy.int64 and g.tolist() == w.tolist()
+
+
+def test_dtype_names_and_conversions_are_torchs():
+    assert numnet.float is numnet.float32 and numnet.double is numnet.float64
+    assert numnet.long is numnet.int64 and numnet.int is numnet.int32
+    assert numnet.half is numnet.float16 and numnet.bool == numpy.dtype(bool)
+    x = numnet.arange(3)
+    assert (x.int().dtype, x.bool().dtype, x.half().dtype) == (numnet.int32, numnet.bool,
+                                                               numnet.float16)
+    assert x.type() == "torch.LongTensor" and x.float().type() == "torch.FloatTensor"
+    assert x.type("torch.DoubleTensor").dtype == numnet.float64
+    assert (x == None) is False and (x != None) is True  # noqa: E711 - the point of the test
+    with pytest.raises(TypeError):
+        numnet.eq(x, None)
+
+
+def test_integer_division_and_floating_functions_give_float32():
+    assert (numnet.arange(6) / 5).dtype == numnet.float32
+    assert (numnet.arange(6) / numnet.arange(1, 7)).dtype == numnet.float32
+    assert numnet.exp(numnet.arange(3)).dtype == numnet.float32
+    assert (numnet.arange(3).int() * 2.5).dtype == numnet.float32
+    layer = numnet.nn.Linear(6, 2)
+    assert layer(numnet.arange(6) / 5).dtype == numnet.float32
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.ones(2, 3) + lib.ones(4),
+    lambda lib: lib.ones(2, 3) @ lib.ones(4, 5),
+    lambda lib: lib.ones(2, 3, 4) @ lib.ones(2, 5, 6),
+    lambda lib: lib.nn.Linear(3, 4)(lib.ones(2, 5)),
+    lambda lib: lib.nn.functional.linear(lib.ones(2, 3), lib.ones(4, 5)),
+    lambda lib: lib.nn.Conv2d(3, 4, 3)(lib.ones(1, 2, 8, 8)),
+    lambda lib: lib.nn.Conv2d(3, 4, 3)(lib.ones(8, 8)),
+    lambda lib: lib.nn.functional.mse_loss(lib.ones(3), lib.ones(4)),
+    lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(4, 5)),
+    lambda lib: lib.nn.RNN(3, 4)(lib.ones(2, 5, 6)),
+    lambda lib: lib.nn.functional.pad(lib.ones(2, 3), (1,)),
+    lambda lib: lib.clamp(lib.ones(2)),
+    lambda lib: lib.nn.functional.cross_entropy(lib.ones(3, 4, 5), lib.zeros(3).long()),
+    lambda lib: lib.nn.functional.nll_loss(lib.ones(3, 4), lib.zeros(2).long()),
+    lambda lib: lib.nn.functional.nll_loss(lib.ones(3), lib.tensor([1, 2])),
+    lambda lib: lib.nn.BatchNorm1d(3)(lib.ones(4, 3, 2, 2)),
+    lambda lib: lib.ones(2, 3).transpose(0, 4),
+    lambda lib: lib.ones(2, 3).unsqueeze(4),
+    lambda lib: lib.ones(2, 3).permute(0, 5),
+    lambda lib: lib.cat([lib.ones(2)], dim=3),
+    lambda lib: lib.ones(2, 3).softmax(4),
+    lambda lib: lib.ones(2, 3).flatten(0, 5),
+    lambda lib: lib.ones(2, 3).sum(dim=(0, 5)),
+], ids=lambda make: "")
+def test_errors_have_torchs_exception_types(make):
+    with pytest.raises(Exception) as theirs:
+        make(torch)
+    with pytest.raises(Exception) as ours:
+        make(numnet)
+    assert isinstance(ours.value, type(theirs.value)), (
+        f"{ours.value!r} is not a {type(theirs.value).__name__}")

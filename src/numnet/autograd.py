@@ -160,12 +160,18 @@ class Function:
         needs = tuple(t.requires_grad for t in inputs)
         record = _grad_enabled and any(needs)
         self.needs_input_grad = needs if record else (False,) * len(inputs)
-        if _profiler is None:
-            ys = self.forward(*[t.data for t in inputs])
-        else:
-            start = time.perf_counter()
-            ys = self.forward(*[t.data for t in inputs])
-            _profiler.add(type(self).__name__, "forward", time.perf_counter() - start)
+        arrays = [t.data for t in inputs]
+        try:
+            if _profiler is None:
+                ys = self.forward(*arrays)
+            else:
+                start = time.perf_counter()
+                ys = self.forward(*arrays)
+                _profiler.add(type(self).__name__, "forward", time.perf_counter() - start)
+        except IndexError:
+            raise
+        except ValueError as error:  # NumPy's shape errors: PyTorch's type, numnet's words
+            raise RuntimeError(self.shape_error(arrays, error)) from None
         single = not isinstance(ys, tuple)
         if single:
             ys = (ys,)
@@ -191,6 +197,17 @@ class Function:
     def forward(self, *xs):
         raise NotImplementedError
 
+    def shape_error(self, arrays, error: ValueError) -> str:
+        """The message of the RuntimeError that replaces a ValueError ``forward`` raised.
+
+        Operands that do not broadcast get PyTorch's message; anything else names the op,
+        the input shapes and NumPy's reason. Ops with their own shape rules (matmul)
+        override it.
+        """
+        shapes = [a.shape for a in arrays]
+        return broadcast_error(shapes) or (
+            f"{self.name}: invalid inputs of shapes {', '.join(map(str, shapes))} ({error})")
+
     def backward(self, *gys):
         raise NotImplementedError
 
@@ -204,6 +221,26 @@ class Function:
         for key in [k for k in self.__dict__ if k not in _STRUCTURE]:
             del self.__dict__[key]
         self.freed = True
+
+
+def broadcast_error(shapes) -> str | None:
+    """PyTorch's message for the first two of ``shapes`` that do not broadcast, or None.
+
+    Example:
+        >>> broadcast_error([(2, 3), (4,)])
+        'The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1'
+    """
+    for i, a in enumerate(shapes):
+        for j in range(i + 1, len(shapes)):
+            b = shapes[j]
+            for back in range(1, min(len(a), len(b)) + 1):
+                m, n = a[-back], b[-back]
+                if m != n and m != 1 and n != 1:
+                    dim = max(len(a), len(b)) - back
+                    names = "abcdefghijklmnopqrstuvwxyz"
+                    return (f"The size of tensor {names[i]} ({m}) must match the size of tensor "
+                            f"{names[j]} ({n}) at non-singleton dimension {dim}")
+    return None
 
 
 def _edge(tensor):

@@ -63,15 +63,16 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         x = inputs[i]
         analytic = numpy.zeros(x.shape) if x.grad is None else x.grad.data
         numeric = numpy.zeros(x.shape)
-        flat = x.data.reshape(-1)
-        for k in range(flat.size):
-            original = flat[k]
-            flat[k] = original + eps
+        # perturb the array itself, element by element (``reshape(-1)`` of a non-contiguous
+        # array would be a copy, and the finite differences silently 0)
+        for k in numpy.ndindex(*x.shape):
+            original = x.data[k]
+            x.data[k] = original + eps
             plus = loss_value()
-            flat[k] = original - eps
+            x.data[k] = original - eps
             minus = loss_value()
-            flat[k] = original
-            numeric.reshape(-1)[k] = (plus - minus) / (2 * eps)
+            x.data[k] = original
+            numeric[k] = (plus - minus) / (2 * eps)
         error = numpy.abs(analytic - numeric) - (atol + rtol * numpy.abs(numeric))
         if error.size and error.max() > 0:
             worst = numpy.unravel_index(int(numpy.argmax(error)), x.shape)

@@ -19,6 +19,8 @@ Example:
 
 from __future__ import annotations
 
+import weakref
+
 import numpy
 
 from numnet import autograd, backend, devices
@@ -45,6 +47,16 @@ def _to_array(data, dtype=None) -> numpy.ndarray:
     if array.dtype.kind == "b":
         return array
     raise TypeError(f"cannot make a tensor from {type(data).__name__} of dtype {array.dtype}")
+
+
+_TENSOR_TYPES = {
+    "FloatTensor": numpy.dtype(numpy.float32), "DoubleTensor": numpy.dtype(numpy.float64),
+    "HalfTensor": numpy.dtype(numpy.float16), "LongTensor": numpy.dtype(numpy.int64),
+    "IntTensor": numpy.dtype(numpy.int32), "ShortTensor": numpy.dtype(numpy.int16),
+    "CharTensor": numpy.dtype(numpy.int8), "ByteTensor": numpy.dtype(numpy.uint8),
+    "BoolTensor": numpy.dtype(numpy.bool_),
+}
+_TENSOR_TYPE_NAMES = {dtype: name for name, dtype in _TENSOR_TYPES.items()}
 
 
 class Tensor:
@@ -220,37 +232,49 @@ class Tensor:
         autograd.run_backward(self, gradient, retain_graph=retain_graph)
 
     # ------------------------------------------------------------------ in place
-    def _check_inplace(self) -> None:
-        if self.requires_grad and autograd.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation." if self.is_leaf else
-                               "in-place operations on tensors in the graph are not supported")
+    # The in-place methods (``add_ mul_ sigmoid_ masked_fill_ ...``) are in
+    # ``numnet.ops.inplace`` (they run ops, which this module cannot import), attached by
+    # ``numnet.ops.tensor_methods``. The two steps of PyTorch's rule that need only the
+    # Tensor are here.
+    def _inplace_records(self, *operands) -> bool:
+        """Which of PyTorch's three cases an in-place op on ``self`` with ``operands`` is in.
 
-    def zero_(self) -> "Tensor":
-        """Fill with zeros in place."""
-        self._check_inplace()
-        self.data[...] = 0
-        return self
+        False: write the result into ``self.data`` (grad mode is off, or neither ``self`` nor
+        an operand requires grad). True: record the op and ``_rebase`` onto its output
+        (``self`` is a non-leaf in the graph, or an operand requires grad). RuntimeError:
+        ``self`` is a leaf that requires grad, in grad mode.
+        """
+        if not autograd.is_grad_enabled():
+            return False
+        if self.requires_grad:
+            if self._creator is None:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            return True
+        return any(isinstance(o, Tensor) and o.requires_grad for o in operands)
 
-    def fill_(self, value) -> "Tensor":
-        self._check_inplace()
-        self.data[...] = value
-        return self
+    def _rebase(self, out: "Tensor") -> "Tensor":
+        """Make ``self`` the graph node ``out`` (an op's result on the old ``self``), as
+        PyTorch's in-place ops do: ``self`` takes ``out``'s array, creator and flags.
 
-    def copy_(self, src) -> "Tensor":
-        """Copy ``src`` (broadcastable) into this tensor's array in place."""
-        self._check_inplace()
-        self.data[...] = _to_array(src)
-        return self
-
-    def add_(self, other, alpha=1) -> "Tensor":
-        self._check_inplace()
-        self.data += alpha * _to_array(other) if alpha != 1 else _to_array(other)
-        return self
-
-    def mul_(self, other) -> "Tensor":
-        self._check_inplace()
-        self.data *= _to_array(other)
+        ``out.data`` is a new array, so what earlier ops saved from the old ``self`` stays
+        intact for their backward. The one difference from PyTorch: a view of ``self`` made
+        before does not see the new values (PyTorch's views share one storage).
+        """
+        old_creator, old_index = self._creator, self._output_index
+        if old_creator is not None:
+            # the old node's output is no longer self (retain_grad follows self, as in PyTorch)
+            refs = list(old_creator.outputs)
+            refs[old_index] = weakref.ref(out)
+            old_creator.outputs = tuple(refs)
+        self.data = out.data
+        self.requires_grad = out.requires_grad
+        self._creator = out._creator
+        self._output_index = out._output_index
+        if out._creator is not None:
+            refs = list(out._creator.outputs)
+            refs[out._output_index] = weakref.ref(self)
+            out._creator.outputs = tuple(refs)
         return self
 
     # ------------------------------------------------------------------ device and dtype
@@ -267,13 +291,61 @@ class Tensor:
         raise devices.unavailable(device or "cuda")
 
     def float(self) -> "Tensor":
+        """``self.to(float32)``."""
         return self.to(numpy.float32)
 
     def double(self) -> "Tensor":
+        """``self.to(float64)``."""
         return self.to(numpy.float64)
 
+    def half(self) -> "Tensor":
+        """``self.to(float16)``."""
+        return self.to(numpy.float16)
+
     def long(self) -> "Tensor":
-        return Tensor(self.data.astype(numpy.int64), _raw=True)
+        """``self.to(int64)``."""
+        return self.to(numpy.int64)
+
+    def int(self) -> "Tensor":
+        """``self.to(int32)``."""
+        return self.to(numpy.int32)
+
+    def short(self) -> "Tensor":
+        """``self.to(int16)``."""
+        return self.to(numpy.int16)
+
+    def char(self) -> "Tensor":
+        """``self.to(int8)``."""
+        return self.to(numpy.int8)
+
+    def byte(self) -> "Tensor":
+        """``self.to(uint8)``."""
+        return self.to(numpy.uint8)
+
+    def bool(self) -> "Tensor":
+        """``self.to(bool)``."""
+        return self.to(numpy.bool_)
+
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without ``dtype``, the type's name as PyTorch spells it (``"torch.FloatTensor"``, so
+        a script comparing it still works); with one, ``self.to(dtype)`` (a dtype, or a name
+        such as ``"torch.LongTensor"``)."""
+        if dtype is None:
+            return "torch." + _TENSOR_TYPE_NAMES.get(self.data.dtype, "Tensor")
+        if isinstance(dtype, str) and dtype.split(".")[-1] in _TENSOR_TYPES:
+            dtype = _TENSOR_TYPES[dtype.split(".")[-1]]
+        return self.to(dtype)
+
+    def is_floating_point(self) -> bool:
+        """Whether the dtype is a floating one."""
+        return backend.is_floating(self.data.dtype)
+
+    @property
+    def itemsize(self) -> int:
+        return self.data.itemsize
+
+    def element_size(self) -> int:
+        return self.data.itemsize
 
     def __repr__(self) -> str:
         return tensor_repr(self)

@@ -23,6 +23,9 @@ import numpy
 from numnet import random as nn_random
 from numnet.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from numnet.ops.arithmetic import add, div, linear, matmul, mul, neg, pow, sub
+
+# normalization and attention (issue 14)
+from numnet.ops.attention import scaled_dot_product_attention
 from numnet.ops.conv import conv2d
 from numnet.ops.conv_relu import conv2d_relu
 from numnet.ops.elementwise import (
@@ -42,6 +45,10 @@ from numnet.ops.elementwise import (
     sqrt,
     where,
 )
+from numnet.ops.gelu import gelu
+
+# one_hot (issue 13.3, part B)
+from numnet.ops.indexing import one_hot
 from numnet.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -50,7 +57,14 @@ from numnet.ops.loss import (
     nll_loss,
     weight_array,
 )
-from numnet.ops.normalization import batch_norm
+from numnet.ops.normalization import (
+    batch_norm,
+    group_norm,
+    instance_norm,
+    layer_norm,
+    local_response_norm,
+    normalize,
+)
 from numnet.ops.pool import avg_pool2d, max_pool2d
 from numnet.ops.reduction import (
     MaxResult,
@@ -105,6 +119,11 @@ __all__ = [
     "binary_cross_entropy_with_logits", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
     # regularization
     "dropout",
+    # one-hot encoding (issue 13.3, part B)
+    "one_hot",
+    # normalization and attention (issue 14)
+    "layer_norm", "group_norm", "instance_norm", "normalize", "scaled_dot_product_attention",
+    "gelu", "local_response_norm",
 ]
 
 
@@ -126,12 +145,17 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     if input.ndim == 0:
-        raise ValueError("cross_entropy: input must be (C,), (N, C) or (N, C, d1, ...), "
-                         "got a 0-d tensor")
+        raise RuntimeError("cross_entropy: input must be (C,), (N, C) or (N, C, d1, ...), "
+                           "got a 0-d tensor")
     if input.ndim == 1:  # one unbatched sample: as a batch of one, the loss 0-d
         target = target if isinstance(target, Tensor) else numpy.asarray(target)
+        if target.ndim == 1 and target.dtype.kind in "iu":
+            if target.shape != (1,):
+                raise ValueError(f"For 1D input, 1D target must have size 1, but got target "
+                                 f"size: {target.shape[0]}")
+            target = reshape(target, ()) if isinstance(target, Tensor) else target.reshape(())
         loss = cross_entropy(unsqueeze(input, 0), unsqueeze(target, 0) if isinstance(
             target, Tensor) else target[None], weight, None, ignore_index, None, reduction,
             label_smoothing)
@@ -142,8 +166,8 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002
     target_data = target.data if isinstance(target, Tensor) else numpy.asarray(target)
     if target_data.dtype.kind == "f":
         if target_data.shape != input.shape:
-            raise ValueError(f"cross_entropy: probability targets must have the input's "
-                             f"shape {tuple(input.shape)}, got {tuple(target_data.shape)}")
+            raise RuntimeError(f"cross_entropy: probability targets must have the input's "
+                               f"shape {tuple(input.shape)}, got {tuple(target_data.shape)}")
         t = target if isinstance(target, Tensor) else Tensor(target_data)
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / n_classes

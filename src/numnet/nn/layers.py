@@ -23,8 +23,9 @@ def _dtype(dtype) -> numpy.dtype:
 
 def _check_dtype(layer: Module, x: Tensor, param: Tensor) -> None:
     if x.dtype != param.dtype:
-        raise TypeError(f"{layer!r}: input dtype {x.dtype} does not match the layer's "
-                        f"{param.dtype}; convert the input or the model (.float(), .double())")
+        raise RuntimeError(f"{layer!r}: input dtype {x.dtype} does not match the layer's "
+                           f"{param.dtype}; convert the input or the model (.float(), "
+                           ".double())")
 
 
 class Identity(Module):
@@ -86,8 +87,8 @@ class Linear(Module):
 
     def forward(self, x):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
-            raise ValueError(f"{self!r}: expected input with last dimension "
-                             f"{self.in_features}, got shape {tuple(x.shape)}")
+            raise RuntimeError(f"{self!r}: expected input with last dimension "
+                               f"{self.in_features}, got shape {tuple(x.shape)}")
         _check_dtype(self, x, self.weight)
         return F.linear(x, self.weight, self.bias)
 
@@ -204,18 +205,19 @@ class Conv2d(Module):
 
     def _convolve(self, x, conv):
         if x.ndim not in (3, 4):
-            raise ValueError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                             f"got shape {tuple(x.shape)}")
+            raise RuntimeError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
+                               f"got shape {tuple(x.shape)}")
         channels = x.shape[-3]
         if channels != self.in_channels:
-            raise ValueError(f"{self!r}: expected input with {self.in_channels} channels "
-                             f"(dim {x.ndim - 3}), got shape {tuple(x.shape)}")
+            raise RuntimeError(f"{self!r}: expected input with {self.in_channels} channels "
+                               f"(dim {x.ndim - 3}), got shape {tuple(x.shape)}")
         height, width = x.shape[-2:]
         for n, f, p in zip((height, width), self.kernel_size, self.padding):
             if n + 2 * p < f:
-                raise ValueError(f"{self!r}: input of shape {tuple(x.shape)} padded to "
-                                 f"{(height + 2 * self.padding[0], width + 2 * self.padding[1])}"
-                                 f" is smaller than the kernel {self.kernel_size}")
+                raise RuntimeError(
+                    f"{self!r}: input of shape {tuple(x.shape)} padded to "
+                    f"{(height + 2 * self.padding[0], width + 2 * self.padding[1])} is smaller "
+                    f"than the kernel {self.kernel_size}")
         _check_dtype(self, x, self.weight)
         unbatched = x.ndim == 3
         if unbatched:
@@ -252,18 +254,19 @@ class _Pool2d(Module):
         kernel = int_pair(kernel_size, "kernel_size")
         pad = int_pair(padding, "padding")
         if any(p > f // 2 for p, f in zip(pad, kernel)):
-            raise ValueError(f"{self._get_name()}: pad should be at most half of effective "
-                             f"kernel size, but got pad={padding} and kernel_size={kernel_size}")
+            raise RuntimeError(f"{self._get_name()}: pad should be at most half of effective "
+                               f"kernel size, but got pad={padding} and "
+                               f"kernel_size={kernel_size}")
 
     def _check_shape(self, shape: tuple) -> None:
         if len(shape) not in (3, 4):
-            raise ValueError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                             f"got shape {shape}")
+            raise RuntimeError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
+                               f"got shape {shape}")
         kernel = int_pair(self.kernel_size, "kernel_size")
         pad = int_pair(self.padding, "padding")
         if any(n + 2 * p < f for n, f, p in zip(shape[-2:], kernel, pad)):
-            raise ValueError(f"{self!r}: input of shape {shape} is smaller than the "
-                             f"pooling window {kernel}")
+            raise RuntimeError(f"{self!r}: input of shape {shape} is smaller than the "
+                               f"pooling window {kernel}")
 
     def tiles(self):
         """The window ``(F_h, F_w)`` when the windows lie side by side (stride = kernel, no
@@ -423,8 +426,8 @@ class _BatchNorm(Module):
             raise ValueError(f"{self!r}: expected {self._expected} input, got shape "
                              f"{tuple(x.shape)}")
         if x.shape[1] != self.num_features:
-            raise ValueError(f"{self!r}: expected {self.num_features} channels in dim 1 "
-                             f"({self._expected}), got shape {tuple(x.shape)}")
+            raise RuntimeError(f"{self!r}: expected {self.num_features} channels in dim 1 "
+                               f"({self._expected}), got shape {tuple(x.shape)}")
 
     def forward(self, x):
         self._check_input(x)

@@ -114,11 +114,11 @@ class RNN(Module):
                              f"({'(N, L, H_in)' if self.batch_first else '(L, N, H_in)'}) or "
                              f"2 dims (L, H_in, unbatched), got shape {tuple(x.shape)}")
         if x.shape[-1] != self.input_size:
-            raise ValueError(f"{self!r}: expected input with last dimension "
-                             f"{self.input_size}, got shape {tuple(x.shape)}")
+            raise RuntimeError(f"{self!r}: expected input with last dimension "
+                               f"{self.input_size}, got shape {tuple(x.shape)}")
         weight = self.weight_ih_l0
         if x.dtype != weight.dtype:
-            raise TypeError(f"{self!r}: input dtype {x.dtype} does not match the layer's "
+            raise RuntimeError(f"{self!r}: input dtype {x.dtype} does not match the layer's "
                             f"{weight.dtype}; convert the input or the model")
         if h0 is None:
             return
@@ -128,10 +128,10 @@ class RNN(Module):
         else:
             expected = (self.num_layers, self.hidden_size)
         if tuple(h0.shape) != expected:
-            raise ValueError(f"{self!r}: expected h0 of shape {expected} for input of shape "
-                             f"{tuple(x.shape)}, got {tuple(h0.shape)}")
+            raise RuntimeError(f"{self!r}: expected h0 of shape {expected} for input of "
+                               f"shape {tuple(x.shape)}, got {tuple(h0.shape)}")
         if h0.dtype != weight.dtype:
-            raise TypeError(f"{self!r}: h0 dtype {h0.dtype} does not match the layer's "
+            raise RuntimeError(f"{self!r}: h0 dtype {h0.dtype} does not match the layer's "
                             f"{weight.dtype}")
 
     def forward(self, input, h0=None):  # noqa: A002 - PyTorch's name

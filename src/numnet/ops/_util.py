@@ -8,29 +8,49 @@ import numbers
 import numpy
 
 from numnet import backend
+from numnet.ops import promotion
 from numnet.tensor import Tensor
 
 
 def as_tensor(x, like: Tensor | None = None) -> Tensor:
-    """Tensors pass through; numbers take ``like``'s floating dtype (as PyTorch scalars do).
+    """Tensors pass through; a number next to ``like`` takes the dtype PyTorch gives the pair
+    (``promotion.result_type``: a float next to a float tensor takes its dtype, next to an
+    integer tensor the default dtype; an int next to an int tensor takes its dtype).
 
     Anything else becomes ``Tensor(x)`` (a copy, with the dtype rules of ``numnet.tensor``).
     """
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, numbers.Number) and like.dtype.kind == "f":
-        return Tensor(numpy.asarray(x, dtype=like.dtype), _raw=True)
-    if like is not None and isinstance(x, numbers.Number) and isinstance(x, float):
-        return Tensor(numpy.asarray(x, dtype=backend.get_default_dtype()), _raw=True)
+    if like is not None and isinstance(x, numbers.Number):
+        return Tensor(numpy.asarray(x, dtype=promotion.result_type(like, x)), _raw=True)
     return Tensor(x)
 
 
 def as_operands(a, b) -> tuple:
-    """Both operands of a binary op as Tensors, a number adopting the other operand's dtype."""
+    """Both operands of a binary op as Tensors of one dtype, PyTorch's promoted one.
+
+    A number takes the pair's dtype directly; a Tensor of another dtype is cast
+    (differentiably, ``promotion.cast``), so ``int32 tensor + float tensor`` is float32 as
+    in PyTorch (NumPy would say float64).
+    """
     if isinstance(a, Tensor):
-        return a, as_tensor(b, a)
-    b = as_tensor(b)
-    return as_tensor(a, b), b
+        b = as_tensor(b, a)
+    else:
+        b = as_tensor(b)
+        a = as_tensor(a, b)
+    if a.data.dtype is b.data.dtype or a.data.dtype == b.data.dtype:
+        return a, b
+    dtype = promotion.result_type(a, b)
+    return promotion.cast(a, dtype), promotion.cast(b, dtype)
+
+
+def as_float(x) -> Tensor:
+    """``x`` as a Tensor of a floating dtype: an integer or bool one becomes the default
+    dtype, as PyTorch's floating functions (``exp``, ``sin``, ``sqrt``, ...) do."""
+    x = as_tensor(x)
+    if x.data.dtype.kind == "f":
+        return x
+    return Tensor(x.data.astype(backend.get_default_dtype()), _raw=True)
 
 
 def sum_to(g: numpy.ndarray, shape: tuple) -> numpy.ndarray:
@@ -54,18 +74,27 @@ def sum_to(g: numpy.ndarray, shape: tuple) -> numpy.ndarray:
     return out
 
 
+def check_dim(dim: int, ndim: int) -> int:
+    """``dim`` (negatives count from the end) as an axis of an ``ndim``-dim tensor; an
+    IndexError with PyTorch's message when it is out of range (a 0-d tensor takes 0 and -1).
+
+    Example:
+        >>> check_dim(-1, 3)
+        2
+    """
+    size = max(ndim, 1)
+    if not -size <= dim < size:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-size}, {size - 1}], but got {dim})")
+    return dim % ndim if ndim else 0
+
+
 def normalize_dims(dim, ndim: int):
     """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
     dims = (dim,) if isinstance(dim, (int, numpy.integer)) else tuple(dim)
-    out = []
-    for d in dims:
-        if not -max(ndim, 1) <= d < max(ndim, 1):
-            raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
-        out.append(d % ndim if ndim else 0)
-    return tuple(sorted(set(out)))
+    return tuple(sorted({check_dim(d, ndim) for d in dims}))
 
 
 def unreduce(g: numpy.ndarray, axes: tuple, keepdim: bool, ndim: int) -> numpy.ndarray:

@@ -10,7 +10,8 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import map_batch
-from numnet.ops._util import as_tensor
+from numnet.ops import promotion
+from numnet.ops._util import as_float, as_tensor, check_dim
 from numnet.tensor import Tensor
 
 
@@ -34,9 +35,9 @@ class Sigmoid(Function):
         return gy * y * (1 - y)
 
 
-def sigmoid(x) -> Tensor:
-    """``1 / (1 + e**-x)``."""
-    return Sigmoid()(as_tensor(x))
+def sigmoid(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``1 / (1 + e**-x)`` (integer input gives the default dtype, as in PyTorch)."""
+    return Sigmoid()(as_float(input))
 
 
 class Tanh(Function):
@@ -51,9 +52,9 @@ class Tanh(Function):
         return gy * (1 - y * y)
 
 
-def tanh(x) -> Tensor:
-    """Hyperbolic tangent."""
-    return Tanh()(as_tensor(x))
+def tanh(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Hyperbolic tangent (integer input gives the default dtype, as in PyTorch)."""
+    return Tanh()(as_float(input))
 
 
 class ReLU(Function):
@@ -126,9 +127,21 @@ class LeakyReLU(Function):
         return numpy.multiply(gy, self.factor, out=numpy.empty(gy.shape, gy.dtype))
 
 
+def _floating_input(x, name: str, dtype=None) -> Tensor:
+    """``x`` as a Tensor, cast to ``dtype`` if given; an integer one is a RuntimeError, as in
+    PyTorch (``softmax(int tensor)`` is not implemented; pass ``dtype=``)."""
+    x = as_tensor(x)
+    if dtype is not None:
+        x = promotion.cast(x, numpy.dtype(dtype))
+    if x.data.dtype.kind != "f":
+        raise NotImplementedError(f"{name} is not implemented for {x.data.dtype} tensors; "
+                                  "convert to a floating dtype first")
+    return x
+
+
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    """``x`` for x > 0, else ``negative_slope * x``."""
-    return LeakyReLU(negative_slope)(as_tensor(x))
+    """``x`` for x > 0, else ``negative_slope * x`` (floating input only, as in PyTorch)."""
+    return LeakyReLU(negative_slope)(_floating_input(x, "leaky_relu"))
 
 
 class Softmax(Function):
@@ -153,9 +166,11 @@ class Softmax(Function):
         return gx
 
 
-def softmax(x, dim: int) -> Tensor:
-    """``e**x_i / sum_j e**x_j`` along ``dim``."""
-    return Softmax(dim)(as_tensor(x))
+def softmax(x, dim: int, *, dtype=None) -> Tensor:
+    """``e**x_i / sum_j e**x_j`` along ``dim`` (``dtype``: cast the input first, as in
+    PyTorch; integer input needs it)."""
+    x = _floating_input(x, "softmax", dtype)
+    return Softmax(check_dim(dim, x.ndim))(x)
 
 
 class LogSoftmax(Function):
@@ -177,6 +192,7 @@ class LogSoftmax(Function):
         return gy - numpy.exp(self.y) * gy.sum(axis=self.dim, keepdims=True)
 
 
-def log_softmax(x, dim: int) -> Tensor:
-    """``log softmax(x)`` along ``dim``, computed stably."""
-    return LogSoftmax(dim)(as_tensor(x))
+def log_softmax(x, dim: int, *, dtype=None) -> Tensor:
+    """``log softmax(x)`` along ``dim``, computed stably (``dtype``: cast the input first)."""
+    x = _floating_input(x, "log_softmax", dtype)
+    return LogSoftmax(check_dim(dim, x.ndim))(x)

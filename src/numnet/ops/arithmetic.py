@@ -1,4 +1,6 @@
-"""Arithmetic: ``+ - * / ** neg``, matrix product, ``linear`` and dtype casts.
+"""Arithmetic: ``+ - * / ** neg`` (``add(a, b, alpha=)``, ``sub``, ``rsub``, ``mul``,
+``div(a, b, rounding_mode=)``, ``pow`` and PyTorch's aliases ``subtract multiply divide
+true_divide negative``), matrix product, ``linear`` and dtype casts.
 
 Binary ops broadcast like NumPy; their backward undoes broadcasting with ``sum_to``. A number
 operand takes the dtype of the Tensor it meets (``as_operands``), as PyTorch's scalars do.
@@ -9,42 +11,87 @@ from __future__ import annotations
 import numpy
 
 from numnet import backend, devices
-from numnet.autograd import Function
+from numnet.autograd import Function, broadcast_error
+from numnet.ops import promotion
 from numnet.ops._util import as_operands, as_tensor, sum_to
+from numnet.ops.promotion import Cast, cast
+from numnet.ops.rounding import ROUNDING_MODES, DivRounded, check_divisor
 from numnet.tensor import Tensor
 
 
+def _alpha(alpha, dtype: numpy.dtype):
+    """``alpha`` as a scalar of ``dtype`` (a float alpha with integers is a RuntimeError)."""
+    if dtype.kind in "biu" and not isinstance(alpha, (int, numpy.integer)):
+        raise RuntimeError(f"alpha must be an integer for {dtype} tensors, got {alpha!r}")
+    return dtype.type(alpha)
+
+
 class Add(Function):
-    """``y = a + b``;  ``ga = gy``, ``gb = gy`` (summed over broadcast axes)."""
+    """``y = a + alpha b``;  ``ga = gy``, ``gb = alpha gy`` (summed over broadcast axes)."""
+
+    def __init__(self, alpha=1):
+        self.alpha = alpha
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        return a + b
+        if self.alpha == 1:
+            return a + b
+        return a + b * _alpha(self.alpha, b.dtype)
 
     def backward(self, gy):
-        return sum_to(gy, self.shapes[0]), sum_to(gy, self.shapes[1])
+        ga = sum_to(gy, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = None
+        if self.needs_input_grad[1]:
+            gb = sum_to(gy if self.alpha == 1 else gy * self.alpha, self.shapes[1])
+        return ga, gb
 
 
-def add(a, b) -> Tensor:
-    """``a + b`` with broadcasting."""
-    return Add()(*as_operands(a, b))
+def add(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input + alpha * other`` with broadcasting."""
+    a, b = as_operands(input, other)
+    if alpha != 1:
+        _alpha(alpha, a.data.dtype)
+    return Add(alpha)(a, b)
 
 
 class Sub(Function):
-    """``y = a - b``;  ``ga = gy``, ``gb = -gy``."""
+    """``y = a - alpha b``;  ``ga = gy``, ``gb = -alpha gy``."""
+
+    def __init__(self, alpha=1):
+        self.alpha = alpha
 
     def forward(self, a, b):
         self.shapes = (a.shape, b.shape)
-        return a - b
+        if self.alpha == 1:
+            return a - b
+        return a - b * _alpha(self.alpha, b.dtype)
 
     def backward(self, gy):
-        gb = -sum_to(gy, self.shapes[1]) if self.needs_input_grad[1] else None
-        return sum_to(gy, self.shapes[0]), gb
+        ga = sum_to(gy, self.shapes[0]) if self.needs_input_grad[0] else None
+        gb = -sum_to(gy, self.shapes[1]) * self.alpha if self.needs_input_grad[1] else None
+        return ga, gb
 
 
-def sub(a, b) -> Tensor:
-    """``a - b`` with broadcasting."""
-    return Sub()(*as_operands(a, b))
+def sub(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input - alpha * other`` with broadcasting (a bool operand is a RuntimeError, as in
+    PyTorch; use ``^`` / ``logical_xor`` or ``~`` / ``logical_not`` on masks)."""
+    for operand in (input, other):
+        if isinstance(operand, bool) or (isinstance(operand, Tensor)
+                                         and operand.data.dtype.kind == "b"):
+            raise RuntimeError("subtraction with a bool operand is not supported; use `^` "
+                               "or logical_xor(), or `~` to invert a mask")
+    a, b = as_operands(input, other)
+    if alpha != 1:
+        _alpha(alpha, a.data.dtype)
+    return Sub(alpha)(a, b)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``other - alpha * input`` (``torch.rsub``, the reflected ``sub``)."""
+    return sub(other, input, alpha=alpha)
+
+
+subtract = sub
 
 
 class Mul(Function):
@@ -62,9 +109,12 @@ class Mul(Function):
         return ga, gb
 
 
-def mul(a, b) -> Tensor:
-    """``a * b`` with broadcasting."""
-    return Mul()(*as_operands(a, b))
+def mul(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input * other`` with broadcasting."""
+    return Mul()(*as_operands(input, other))
+
+
+multiply = mul
 
 
 class Div(Function):
@@ -81,9 +131,39 @@ class Div(Function):
         return ga, gb
 
 
-def div(a, b) -> Tensor:
-    """``a / b`` with broadcasting (true division)."""
-    return Div()(*as_operands(a, b))
+def div(input, other, *, rounding_mode=None) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input / other`` with broadcasting.
+
+    ``rounding_mode=None``: true division, integers give the default float dtype (as in
+    PyTorch, ``arange(6) / 5`` is float32). ``"trunc"`` rounds toward zero, ``"floor"`` down;
+    both keep the promoted dtype (integers stay integers; an integer zero divisor is a
+    RuntimeError) and have gradient 0 (``rounding.DivRounded``).
+
+    Example:
+        >>> import numnet
+        >>> x = numnet.tensor([-7, 7])
+        >>> x / 2, numnet.div(x, 2, rounding_mode="trunc"), numnet.div(x, 2, rounding_mode="floor")
+        (tensor([-3.5000,  3.5000]), tensor([-3,  3]), tensor([-4,  3]))
+    """
+    if rounding_mode not in ROUNDING_MODES:
+        raise RuntimeError(f"div: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+    a, b = as_operands(input, other)
+    if rounding_mode is not None:
+        check_divisor(a.data, b.data, "division")
+        return DivRounded(rounding_mode)(a, b)
+    if a.data.dtype.kind != "f":
+        dtype = promotion.floating(a.data.dtype)
+        a, b = promotion.cast(a, dtype), promotion.cast(b, dtype)
+    return Div()(a, b)
+
+
+divide = div
+
+
+def true_divide(dividend, divisor) -> Tensor:
+    """``div(dividend, divisor)``: true division."""
+    return div(dividend, divisor)
 
 
 class Neg(Function):
@@ -96,9 +176,16 @@ class Neg(Function):
         return -gy
 
 
-def neg(x) -> Tensor:
-    """``-x``."""
-    return Neg()(as_tensor(x))
+def neg(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``-x`` (a bool tensor is a RuntimeError, as in PyTorch: use ``~`` to invert a mask)."""
+    x = as_tensor(input)
+    if x.data.dtype.kind == "b":
+        raise RuntimeError("negation of a bool tensor is not supported; use `~` or "
+                           "logical_not() to invert a mask")
+    return Neg()(x)
+
+
+negative = neg
 
 
 class Pow(Function):
@@ -111,8 +198,8 @@ class Pow(Function):
 
     def forward(self, a, b):
         self.a, self.b = a, b
-        with numpy.errstate(divide="ignore", invalid="ignore"):
-            self.y = a ** b
+        with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            self.y = _integer_power(a, b) if a.dtype.kind in "iu" else a ** b
         return self.y
 
     def backward(self, gy):
@@ -129,9 +216,36 @@ class Pow(Function):
         return ga, gb
 
 
-def pow(a, b) -> Tensor:  # noqa: A001 - PyTorch's name
-    """``a ** b`` with broadcasting."""
-    return Pow()(*as_operands(a, b))
+def _integer_power(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """``a ** b`` for integers as C computes it (PyTorch): for b < 0 the truncated ``1/a**|b|``
+    is 1 for a = 1, +-1 for a = -1, else 0 (NumPy raises instead)."""
+    negative = b < 0
+    if not numpy.any(negative):
+        return a ** b
+    y = a ** numpy.where(negative, 0, b).astype(b.dtype, copy=False)
+    one = numpy.ones((), a.dtype)
+    odd = (b % 2).astype(bool)
+    minus_one = numpy.where(odd, -one, one) if a.dtype.kind == "i" else one
+    small = numpy.where(a == 1, one, numpy.where(a == -1, minus_one, 0 * one))
+    return numpy.where(negative, small, y).astype(a.dtype, copy=False)
+
+
+def pow(input, exponent) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    """``input ** exponent`` with broadcasting, in the promoted dtype
+    (``int tensor ** 2.5`` is float32). An integer tensor to a negative Python int is a
+    RuntimeError, as in PyTorch; to a negative integer *tensor* it truncates as C does
+    (``2 ** -1 = 0``). Two bool tensors are a RuntimeError.
+    """
+    if (isinstance(input, Tensor) and input.data.dtype.kind in "biu"
+            and isinstance(exponent, (int, numpy.integer)) and not isinstance(exponent, bool)
+            and exponent < 0):
+        raise RuntimeError("Integers to negative integer powers are not allowed.")
+    a, b = as_operands(input, exponent)
+    if a.data.dtype.kind == "b":
+        if isinstance(exponent, bool):  # PyTorch's shortcuts x ** 1 = x, x ** 0 = 1
+            return Tensor(a.data.copy() if exponent else numpy.ones_like(a.data), _raw=True)
+        raise NotImplementedError("pow is not implemented for two bool tensors")
+    return Pow()(a, b)
 
 
 class MatMul(Function):
@@ -146,6 +260,20 @@ class MatMul(Function):
         self.b = b if self.needs_input_grad[0] else None
         self.shapes = (a.shape, b.shape)
         return backend.matmul(a, b)
+
+    def shape_error(self, arrays, error) -> str:
+        a, b = (x.shape for x in arrays)
+        if len(a) == 2 and len(b) == 2:
+            return (f"mat1 and mat2 shapes cannot be multiplied ({a[0]}x{a[1]} and "
+                    f"{b[0]}x{b[1]})")
+        inner_a = a[-1] if a else 1
+        inner_b = b[-2] if len(b) > 1 else (b[0] if b else 1)
+        if inner_a != inner_b:
+            return (f"matmul: shapes {a} and {b} cannot be multiplied: the last dim of the "
+                    f"first ({inner_a}) must equal the {'second-to-last' if len(b) > 1 else 'only'}"
+                    f" dim of the second ({inner_b})")
+        batch = broadcast_error([a[:-2], b[:-2]])
+        return f"matmul: the batch dims of {a} and {b} do not broadcast: {batch or error}"
 
     def backward(self, gy):
         a_shape, b_shape = self.shapes
@@ -196,6 +324,12 @@ class Linear(Function):
             return y
         return y + bias
 
+    def shape_error(self, arrays, error) -> str:
+        x, weight = arrays[0].shape, arrays[1].shape
+        rows = int(numpy.prod(x[:-1])) if len(x) > 1 else 1
+        return (f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x[-1] if x else 1} and "
+                f"{weight[-1] if weight else 1}x{weight[0] if weight else 1})")
+
     def backward(self, gy):
         needs = self.needs_input_grad
         gx = gW = gb = None
@@ -216,20 +350,6 @@ def linear(x, weight, bias=None) -> Tensor:
     if bias is None:
         return Linear()(as_tensor(x), as_tensor(weight))
     return Linear()(as_tensor(x), as_tensor(weight), as_tensor(bias))
-
-
-class Cast(Function):
-    """``y = x`` converted to ``dtype``; ``gx = gy`` converted back."""
-
-    def __init__(self, dtype):
-        self.dtype = numpy.dtype(dtype)
-
-    def forward(self, x):
-        self.in_dtype = x.dtype
-        return x.astype(self.dtype)
-
-    def backward(self, gy):
-        return gy.astype(self.in_dtype)
 
 
 def _is_device(arg) -> bool:
@@ -272,9 +392,9 @@ def to(x, *args, device=None, dtype=None, non_blocking: bool = False,
     copy = copy or (device is not None and device.index is not None)
     if dtype == x.data.dtype and not copy:
         return x
-    if not backend.is_floating(dtype):
-        return Tensor(x.data.astype(dtype), _raw=True)  # no gradient flows to integers
-    return Cast(dtype)(x)
+    if dtype == x.data.dtype:
+        return Cast(dtype)(x)  # a copy, still in the graph
+    return cast(x, dtype)
 
 
 def to_arguments(args: tuple, device=None, dtype=None) -> tuple:

@@ -1,12 +1,14 @@
-"""Element-wise math: ``exp log sqrt abs clamp maximum minimum where``, and the comparisons
-``eq ne lt le gt ge`` (bool tensors, no gradient)."""
+"""Element-wise math: ``exp log sqrt abs clamp clamp_min clamp_max maximum minimum where``,
+and the comparisons ``eq ne lt le gt ge`` (bool tensors, no gradient; also under PyTorch's long
+names ``greater``, ``less_equal``, ...)."""
 
 from __future__ import annotations
 
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import as_operands, as_tensor, sum_to
+from numnet.ops import promotion
+from numnet.ops._util import as_float, as_operands, as_tensor, sum_to
 from numnet.tensor import Tensor
 
 
@@ -21,9 +23,9 @@ class Exp(Function):
         return gy * self.y
 
 
-def exp(x) -> Tensor:
-    """``e ** x``."""
-    return Exp()(as_tensor(x))
+def exp(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``e ** x`` (integer input gives the default dtype, as in PyTorch)."""
+    return Exp()(as_float(input))
 
 
 class Log(Function):
@@ -37,9 +39,9 @@ class Log(Function):
         return gy / self.x
 
 
-def log(x) -> Tensor:
-    """Natural logarithm."""
-    return Log()(as_tensor(x))
+def log(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Natural logarithm (integer input gives the default dtype)."""
+    return Log()(as_float(input))
 
 
 class Sqrt(Function):
@@ -53,9 +55,9 @@ class Sqrt(Function):
         return gy / (2 * self.y)
 
 
-def sqrt(x) -> Tensor:
-    """Square root."""
-    return Sqrt()(as_tensor(x))
+def sqrt(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """Square root (integer input gives the default dtype)."""
+    return Sqrt()(as_float(input))
 
 
 class Abs(Function):
@@ -69,25 +71,30 @@ class Abs(Function):
         return gy * numpy.sign(self.x)
 
 
-def abs(x) -> Tensor:  # noqa: A001 - PyTorch's name
-    """``|x|``."""
-    return Abs()(as_tensor(x))
+def abs(input) -> Tensor:  # noqa: A001, A002 - PyTorch's names
+    """``|x|``, in the input's dtype (bool input is a RuntimeError, as in PyTorch)."""
+    x = as_tensor(input)
+    if x.data.dtype.kind == "b":
+        raise NotImplementedError("abs is not implemented for bool tensors")
+    return Abs()(x)
+
+
+absolute = abs
 
 
 class Clamp(Function):
     """``y = min(max(x, low), high)``;  ``gx = gy`` where ``low <= x <= high``, else 0.
 
-    Either bound may be ``None``. At a bound the gradient passes (PyTorch's convention).
+    Either number bound may be ``None``. At a bound the gradient passes (PyTorch's
+    convention); where ``low > high`` every element is ``high`` and ``gx = 0``.
     """
 
     def __init__(self, low=None, high=None):
-        if low is None and high is None:
-            raise ValueError("clamp: at least one of min and max must not be None")
         self.low, self.high = low, high
 
     def forward(self, x):
         self.x = x
-        return numpy.clip(x, self.low, self.high).astype(x.dtype, copy=False)
+        return numpy.asarray(numpy.clip(x, self.low, self.high)).astype(x.dtype, copy=False)
 
     def backward(self, gy):
         mask = numpy.ones(self.x.shape, dtype=bool)
@@ -98,9 +105,74 @@ class Clamp(Function):
         return gy * mask
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
-    """Limit every element to ``[min, max]`` (either may be None)."""
-    return Clamp(min, max)(as_tensor(x))
+class ClampTensor(Function):
+    """``clamp`` with tensor bounds (broadcast): ``y = min(max(x, low), high)``.
+
+    ``gx = gy`` where ``low <= x <= high``; ``glow = gy`` where ``x < low`` (and
+    ``low < high``); ``ghigh = gy`` where ``x > high`` (or ``high < low``: then y is high).
+    """
+
+    def __init__(self, has_low: bool, has_high: bool):
+        self.has_low, self.has_high = has_low, has_high
+
+    def forward(self, x, *bounds):
+        low = bounds[0] if self.has_low else None
+        high = bounds[-1] if self.has_high else None
+        self.x, self.low, self.high = x, low, high
+        y = x if low is None else numpy.maximum(x, low)
+        return y if high is None else numpy.minimum(y, high)
+
+    def backward(self, gy):
+        x, low, high = self.x, self.low, self.high
+        zero = numpy.zeros((), dtype=gy.dtype)
+        inside = numpy.ones((), dtype=bool)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        grads = [sum_to(numpy.where(inside, gy, zero), x.shape)]
+        if low is not None:
+            below = x < low if high is None else (x < low) & (low < high)
+            grads.append(sum_to(numpy.where(below, gy, zero), low.shape))
+        if high is not None:
+            above = x > high if low is None else (x > high) | (high < low)
+            grads.append(sum_to(numpy.where(above, gy, zero), high.shape))
+        return tuple(grads)
+
+
+def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Limit every element to ``[min, max]``; either bound may be None, a number or a
+    tensor (broadcast). The result has the promoted dtype of all three, as in PyTorch
+    (``clamp(int tensor, 0.5)`` is float32); where ``min > max`` it is ``max``.
+
+    Example:
+        >>> import numnet
+        >>> numnet.clamp(numnet.tensor([-2.0, 0.5, 3.0]), min=0.0, max=1.0)
+        tensor([0.0000, 0.5000, 1.0000])
+    """
+    if min is None and max is None:
+        raise RuntimeError("clamp: at least one of 'min' and 'max' must not be None")
+    x = as_tensor(input)
+    bounds = [b for b in (min, max) if b is not None]
+    dtype = promotion.result_type(x, *bounds)
+    x = promotion.cast(x, dtype)
+    if not any(isinstance(b, (Tensor, numpy.ndarray)) for b in bounds):
+        if dtype.kind == "b":
+            raise NotImplementedError("clamp with number bounds is not implemented for bool "
+                                      "tensors (as in PyTorch; tensor bounds are)")
+        return Clamp(min, max)(x)
+    tensors = [promotion.cast(as_tensor(b), dtype) for b in bounds]
+    return ClampTensor(min is not None, max is not None)(x, *tensors)
+
+
+def clamp_min(input, min) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``clamp(input, min=min)``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max) -> Tensor:  # noqa: A002 - PyTorch's names
+    """``clamp(input, max=max)``."""
+    return clamp(input, max=max)
 
 
 clip = clamp
@@ -160,9 +232,26 @@ class Where(Function):
         return ga, gb
 
 
-def where(condition, a, b) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
+_NOT_GIVEN = object()
+
+
+def where(condition, a=_NOT_GIVEN, b=_NOT_GIVEN):
+    """``a`` where ``condition`` holds, else ``b`` (broadcast, in the promoted dtype).
+
+    ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``: one int64 tensor of
+    indices per dim.
+    """
+    if a is _NOT_GIVEN and b is _NOT_GIVEN:
+        array = condition.data if isinstance(condition, Tensor) else numpy.asarray(condition)
+        return tuple(Tensor(i.astype(numpy.int64), _raw=True)
+                     for i in numpy.nonzero(numpy.atleast_1d(array)))
+    if a is _NOT_GIVEN or b is _NOT_GIVEN:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
+    if isinstance(condition, Tensor):
+        if condition.data.dtype.kind != "b":
+            raise RuntimeError(f"where: condition must be a bool tensor, got dtype "
+                               f"{condition.data.dtype}")
+        condition = condition.data
     return Where(condition)(*as_operands(a, b))
 
 
@@ -181,3 +270,6 @@ lt = _compare(numpy.less)
 le = _compare(numpy.less_equal)
 gt = _compare(numpy.greater)
 ge = _compare(numpy.greater_equal)
+
+# PyTorch's long names
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne

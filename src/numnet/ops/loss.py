@@ -123,10 +123,20 @@ def nll_loss(logp, target, weight=None, size_average=None, ignore_index: int = -
     target_array = numpy.asarray(target.data if isinstance(target, Tensor) else target)
     if target_array.dtype.kind not in "iu":
         raise TypeError(f"nll_loss expects integer class indices, got {target_array.dtype}")
+    if logp.ndim == 1 and target_array.shape != ():
+        if target_array.shape != (1,):
+            raise ValueError(f"For 1D input, 1D target must have size 1, but got target size: "
+                             f"{target_array.size}")
+        target_array = target_array.reshape(())  # PyTorch takes a (1,) target here too
     wanted = () if logp.ndim == 1 else logp.shape[:1] + logp.shape[2:]
     if logp.ndim < 1 or target_array.shape != wanted:
-        raise ValueError(f"nll_loss: input of shape {tuple(logp.shape)} needs targets of "
-                         f"shape {tuple(wanted)}, got {tuple(target_array.shape)}")
+        message = (f"nll_loss: input of shape {tuple(logp.shape)} needs targets of shape "
+                   f"{tuple(wanted)}, got {tuple(target_array.shape)}")
+        if logp.ndim > 1 and target_array.ndim and target_array.shape[0] != logp.shape[0]:
+            # a batch-size mismatch is PyTorch's one ValueError here
+            raise ValueError(f"Expected input batch_size ({logp.shape[0]}) to match target "
+                             f"batch_size ({target_array.shape[0]}): {message}")
+        raise RuntimeError(message)
     flat = reshape(logp, 1, -1) if logp.ndim == 1 else _classes_last(logp)
     out = NLLLoss(target_array.reshape(-1), weight_array(weight, logp.dtype),
                   ignore_index, reduction)(as_tensor(flat))
@@ -146,9 +156,9 @@ class BinaryCrossEntropy(Function):
 
     def forward(self, x, t):
         if numpy.any((x < 0) | (x > 1)):
-            raise ValueError("binary_cross_entropy: all elements of input should be "
-                             "between 0 and 1 (apply sigmoid, or use "
-                             "binary_cross_entropy_with_logits)")
+            raise RuntimeError("binary_cross_entropy: all elements of input should be "
+                               "between 0 and 1 (apply sigmoid, or use "
+                               "binary_cross_entropy_with_logits)")
         with numpy.errstate(divide="ignore"):
             log_x = numpy.maximum(numpy.log(x), -100)
             log_1mx = numpy.maximum(numpy.log1p(-x), -100)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._util import as_tensor, normalize_dims, sum_to
+from numnet.ops._util import as_tensor, check_dim, normalize_dims, sum_to
 from numnet.tensor import Tensor
 
 
@@ -54,9 +54,11 @@ view = reshape
 
 def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     """Merge dims ``start_dim..end_dim`` into one."""
+    start, end = check_dim(start_dim, x.ndim), check_dim(end_dim, x.ndim)
     if x.ndim == 0:
         return shape_op(x, (1,))
-    start, end = start_dim % x.ndim, end_dim % x.ndim
+    if start > end:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
     merged = int(numpy.prod(x.shape[start:end + 1]))
     return shape_op(x, x.shape[:start] + (merged,) + x.shape[end + 1:])
 
@@ -71,7 +73,7 @@ def squeeze(x, dim=None) -> Tensor:
 
 def unsqueeze(x, dim: int) -> Tensor:
     """Insert a dim of length 1 at ``dim``."""
-    dim = dim % (x.ndim + 1)
+    dim = check_dim(dim, x.ndim + 1)
     return shape_op(x, x.shape[:dim] + (1,) + x.shape[dim:])
 
 
@@ -93,11 +95,18 @@ class Permute(Function):
 
 def permute(x, *dims) -> Tensor:
     """Reorder the dims."""
-    return Permute(_shape_args(dims))(as_tensor(x))
+    x = as_tensor(x)
+    dims = _shape_args(dims)
+    for d in dims:
+        check_dim(d, x.ndim)
+    return Permute(dims)(x)
 
 
 def transpose(x, dim0: int, dim1: int) -> Tensor:
     """Swap two dims."""
+    dim0, dim1 = check_dim(dim0, x.ndim), check_dim(dim1, x.ndim)
+    if x.ndim == 0:
+        return shape_op(x, ())
     order = list(range(x.ndim))
     order[dim0], order[dim1] = order[dim1], order[dim0]
     return Permute(order)(as_tensor(x))
@@ -275,7 +284,11 @@ class Cat(Function):
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """Concatenate along an existing dim."""
-    return Cat(dim)(*map(as_tensor, tensors))
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    check_dim(dim, tensors[0].ndim)
+    return Cat(dim)(*tensors)
 
 
 concatenate = cat
@@ -303,7 +316,11 @@ class Stack(Function):
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Stack along a new dim."""
-    return Stack(dim)(*map(as_tensor, tensors))
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    check_dim(dim, tensors[0].ndim + 1)
+    return Stack(dim)(*tensors)
 
 
 class Pad(Function):
@@ -316,14 +333,15 @@ class Pad(Function):
 
     def __init__(self, pad, value: float = 0.0):
         if len(pad) % 2:
-            raise ValueError(f"pad must have an even number of entries, got {len(pad)}")
+            raise RuntimeError(f"Padding length must be divisible by 2, got {len(pad)}")
         self.pad, self.value = tuple(int(p) for p in pad), value
 
     def _widths(self, ndim):
         pairs = [(0, 0)] * ndim
         for i in range(len(self.pad) // 2):
             if i >= ndim:
-                raise ValueError(f"pad {self.pad} has more dimensions than the input ({ndim})")
+                raise RuntimeError(f"Padding length too large: pad {self.pad} has more "
+                                   f"dimensions than the input ({ndim})")
             pairs[ndim - 1 - i] = (self.pad[2 * i], self.pad[2 * i + 1])
         return pairs
 
