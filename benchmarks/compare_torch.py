@@ -1,11 +1,21 @@
 """Training-step speed and memory, numnet against PyTorch, on this machine.
 
-For each model preset (``numnet.models``: ``mlp`` 784-256-128-10 ReLU with batch 128,
-``lenet5`` on 1x28x28 with batch 64, ``cifar_cnn`` on 3x32x32 with batch 128; float32) both
-libraries get the SAME weights (the torch model copies numnet's ``state_dict``) and the same
+The models (``BENCHMARKS``; float32): the presets of ``numnet.models`` -- ``mlp`` 784-256-128-10
+ReLU with batch 128, ``lenet5`` on 1x28x28 with batch 64, ``cifar_cnn`` on 3x32x32 with
+batch 128, ``resnet`` (ResNet-18-style, width 16) on 3x32x32 with batch 64 -- and models
+written the way PyTorch users write them, the same code run under both libraries:
+``mnist_example`` (PyTorch's MNIST example: ``forward`` calling ``F.relu``, ``F.max_pool2d``,
+dropout and ``flatten``; batch 64), ``transformer`` (one ``TransformerEncoderLayer``, d_model
+128, 4 heads, sequence 64, batch 32), ``depthwise_sep`` (a MobileNet block: depthwise 3x3
+with ``groups = 64`` and pointwise 1x1 on 64x28x28, batch 32), ``lstm_lm`` (a character
+language model: ``Embedding(100, 64)``, 2-layer ``LSTM(64, 256)``, a ``Linear`` head at
+each of 64 steps, batch 32) and ``gru`` (``GRU(32, 64)`` over 32 steps, batch 32). Both
+libraries get the SAME weights (the torch model loads numnet's ``state_dict``) and the same
 random batch, and time one training step:
 
     opt.zero_grad(); loss = cross_entropy(model(x), t); loss.backward(); opt.step()
+
+(``nll_loss`` of the log-probabilities for ``mnist_example``)
 
 with SGD (lr 0.01, momentum 0.9). Each library runs in its OWN subprocess (OpenBLAS and
 OpenMP worker threads keep spinning after a call and would steal the other library's core),
@@ -25,15 +35,17 @@ engine: a tiny op (``a * b`` on 1-element tensors, forward + backward) and a 10x
 ``Linear`` training step (forward, MSE loss, backward, SGD-momentum step).
 
 Usage:
-    python benchmarks/compare_torch.py [--threads N] [--models mlp,lenet5,cifar_cnn]
+    python benchmarks/compare_torch.py [--threads N] [--models mlp,lenet5,...]
         [--steps 20] [--warmup 3] [--rounds 3] [--smoke]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import gc
+import importlib
 import json
 import os
 import platform
@@ -41,103 +53,289 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import Callable
 
-MODELS = {
-    # name: (preset arguments, input shape of one sample, batch)
-    "mlp": ({"sizes": [784, 256, 128, 10]}, (784,), 128),
-    "lenet5": ({}, (1, 28, 28), 64),
-    "cifar_cnn": ({}, (3, 32, 32), 128),
-}
-SMOKE = {
-    "mlp": ({"sizes": [64, 32, 10]}, (64,), 16),
-    "lenet5": ({}, (1, 28, 28), 4),
-    "cifar_cnn": ({"input_size": 8}, (3, 8, 8), 4),
-}
 LR, MOMENTUM = 0.01, 0.9
 
 
-# ---------------------------------------------------------------------------------- workers
-def _batch(shape, batch: int, seed: int = 0):
-    import numpy
-    rng = numpy.random.default_rng(seed)
-    x = rng.standard_normal((batch,) + tuple(shape), dtype=numpy.float32)
-    t = rng.integers(0, 10, size=batch).astype(numpy.int64)
-    return x, t
+# ---------------------------------------------------------------------------------- models
+def _classify(F, output, target):
+    """Softmax cross entropy of (N, classes) logits against (N,) labels."""
+    return F.cross_entropy(output, target)
 
 
-def _numnet_model(name: str, arguments: dict):
-    import numnet
-    from numnet import models
-    numnet.manual_seed(0)
-    return models.MODELS[name](**arguments)
+def _images(shape: tuple, smoke_shape: tuple | None = None, classes: int = 10) -> Callable:
+    """The input maker of an image model: a random float32 batch of ``shape`` samples (of
+    ``smoke_shape`` ones under ``--smoke``) and integer labels."""
+    def make(batch: int, smoke: bool, seed: int = 0):
+        import numpy
+        rng = numpy.random.default_rng(seed)
+        sample = smoke_shape if smoke and smoke_shape is not None else shape
+        x = rng.standard_normal((batch,) + tuple(sample), dtype=numpy.float32)
+        t = rng.integers(0, classes, size=batch).astype(numpy.int64)
+        return x, t
+    return make
 
 
-def _torch_model(name: str, arguments: dict):
-    """The torch twin of the numnet preset, with numnet's weights copied in."""
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """One benchmark model.
+
+    ``numnet_model(smoke)`` builds the numnet model (after ``numnet.manual_seed(0)``);
+    ``torch_twin(net, smoke)`` builds the torch model of the same architecture and parameter
+    names, into which the worker loads ``net``'s ``state_dict``, so both libraries start from
+    the same weights; ``inputs(batch, smoke)`` makes the NumPy batch ``(x, t)``;
+    ``loss(F, output, t)`` is the loss, written once for both libraries' ``functional``.
+    """
+
+    numnet_model: Callable
+    torch_twin: Callable
+    inputs: Callable
+    batch: int
+    smoke_batch: int
+    loss: Callable = _classify
+
+
+def _preset(name: str, arguments: dict, smoke_arguments: dict | None = None) -> Callable:
+    """The builder of the numnet preset ``name`` (``numnet.models``)."""
+    def build(smoke: bool):
+        from numnet import models
+        chosen = smoke_arguments if smoke and smoke_arguments is not None else arguments
+        return models.MODELS[name](**chosen)
+    return build
+
+
+_LEAF_TWINS = {
+    # numnet layer type name: its torch twin made from the numnet layer's attributes
+    "Linear": lambda nn, m: nn.Linear(m.in_features, m.out_features, bias=m.bias is not None),
+    "Conv2d": lambda nn, m: nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride,
+                                      m.padding, getattr(m, "dilation", 1),
+                                      getattr(m, "groups", 1), bias=m.bias is not None),
+    "MaxPool2d": lambda nn, m: nn.MaxPool2d(m.kernel_size, m.stride, m.padding),
+    "BatchNorm1d": lambda nn, m: nn.BatchNorm1d(m.num_features, m.eps, m.momentum),
+    "BatchNorm2d": lambda nn, m: nn.BatchNorm2d(m.num_features, m.eps, m.momentum),
+    "Dropout": lambda nn, m: nn.Dropout(m.p),
+    "ReLU": lambda nn, m: nn.ReLU(),
+    "Flatten": lambda nn, m: nn.Flatten(),
+    "Identity": lambda nn, m: nn.Identity(),
+}
+
+
+def torch_twin(module, smoke: bool = False):
+    """The torch module of a numnet model: the same tree, names and layer arguments.
+
+    Layers become their torch counterparts (``_LEAF_TWINS``); a ``Sequential`` subclass a
+    torch ``Sequential``; any other module (a preset's residual block, the ResNet) a torch
+    ``Module`` that runs the numnet class's own ``forward`` -- code written against the torch
+    API runs under both libraries -- with the same submodules and plain attributes.
+    """
     import collections
+    import types
 
+    from torch import nn
+    kind = type(module)
+    names = [k.__name__ for k in kind.__mro__]
+    leaf = next((name for name in names if name in _LEAF_TWINS), None)
+    if leaf is not None:
+        return _LEAF_TWINS[leaf](nn, module)
+    children = [(name, torch_twin(child)) for name, child in module.named_children()]
+    if "Sequential" in names:
+        return nn.Sequential(collections.OrderedDict(children))
+    twin = nn.Module()
+    for name, value in vars(module).items():
+        if not name.startswith("_") and not callable(value):
+            setattr(twin, name, value)
+    for name, child in children:
+        setattr(twin, name, child)
+    for name in module._modules:
+        if module._modules[name] is None:
+            setattr(twin, name, None)
+    twin.forward = types.MethodType(kind.forward, twin)
+    return twin
+
+
+def _written(factory: Callable) -> tuple:
+    """``(numnet_model, torch_twin)`` for a model written once, as a user writes it, by
+    ``factory(lib, smoke)`` for the library module ``lib`` (numnet or torch): the same code
+    runs under both with only the import changed."""
+    def numnet_model(smoke: bool):
+        import numnet
+        return factory(numnet, smoke)
+
+    def torch_twin(net, smoke: bool):
+        import torch
+        return factory(torch, smoke)
+    return numnet_model, torch_twin
+
+
+def _mnist_example(lib, smoke: bool):
+    """PyTorch's MNIST example network (its ``forward`` calls ``F.*``; no Sequential)."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 32, 3, 1)
+            self.conv2 = nn.Conv2d(32, 64, 3, 1)
+            self.dropout1 = nn.Dropout(0.25)
+            self.dropout2 = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(9216 if not smoke else 64 * 2 * 2, 128)
+            self.fc2 = nn.Linear(128, 10)
+
+        def forward(self, x):
+            x = F.relu(self.conv1(x))
+            x = F.relu(self.conv2(x))
+            x = F.max_pool2d(x, 2)
+            x = self.dropout1(x)
+            x = lib.flatten(x, 1)
+            x = self.dropout2(F.relu(self.fc1(x)))
+            return F.log_softmax(self.fc2(x), dim=1)
+    return Net()
+
+
+def _nll(F, output, target):
+    """Negative log-likelihood of (N, classes) log-probabilities against (N,) labels."""
+    return F.nll_loss(output, target)
+
+
+def _transformer(lib, smoke: bool):
+    """One ``TransformerEncoderLayer`` (d_model 128, 4 heads, feed-forward 512, no dropout,
+    batch first) over a sequence, its outputs averaged over time, and a linear head."""
+    nn = lib.nn
+    d_model, heads = (16, 2) if smoke else (128, 4)
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.TransformerEncoderLayer(d_model, heads, 4 * d_model, dropout=0.0,
+                                                    batch_first=True)
+            self.head = nn.Linear(d_model, 10)
+
+        def forward(self, x):
+            return self.head(self.layer(x).mean(dim=1))
+    return Encoder()
+
+
+def _depthwise_separable(lib, smoke: bool):
+    """A MobileNet block: depthwise 3x3 (``groups = channels``) - ReLU - pointwise 1x1 -
+    ReLU on 64 channels, averaged over the image, and a linear head."""
+    nn, F = lib.nn, lib.nn.functional
+    channels = 8 if smoke else 64
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.depthwise = nn.Conv2d(channels, channels, 3, padding=1, groups=channels)
+            self.pointwise = nn.Conv2d(channels, 2 * channels, 1)
+            self.head = nn.Linear(2 * channels, 10)
+
+        def forward(self, x):
+            x = F.relu(self.pointwise(F.relu(self.depthwise(x))))
+            return self.head(x.mean(dim=(2, 3)))
+    return Block()
+
+
+def _tokens(steps: int, vocab: int, smoke_steps: int, smoke_vocab: int) -> Callable:
+    """The input maker of a language model: random int64 tokens (batch, steps) and the
+    next-token targets (batch * steps,)."""
+    def make(batch: int, smoke: bool, seed: int = 0):
+        import numpy
+        rng = numpy.random.default_rng(seed)
+        length, classes = (smoke_steps, smoke_vocab) if smoke else (steps, vocab)
+        x = rng.integers(0, classes, size=(batch, length)).astype(numpy.int64)
+        t = rng.integers(0, classes, size=batch * length).astype(numpy.int64)
+        return x, t
+    return make
+
+
+def _lstm_language_model(lib, smoke: bool):
+    """A character-level language model: ``Embedding(100, 64)``, a 2-layer ``LSTM(64, 256)``
+    (batch first; torch runs its fused kernel) and a ``Linear(256, 100)`` at every step."""
+    nn = lib.nn
+    vocab, width, hidden = (12, 8, 16) if smoke else (100, 64, 256)
+
+    class LanguageModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, width)
+            self.lstm = nn.LSTM(width, hidden, num_layers=2, batch_first=True)
+            self.head = nn.Linear(hidden, vocab)
+
+        def forward(self, x):
+            output, _ = self.lstm(self.embedding(x))
+            return self.head(output).reshape(-1, vocab)
+    return LanguageModel()
+
+
+def _gru_classifier(lib, smoke: bool):
+    """A small GRU: ``GRU(32, 64)`` over 32 steps (batch first), its last hidden state into
+    a ``Linear(64, 10)``."""
+    nn = lib.nn
+    width, hidden = (8, 16) if smoke else (32, 64)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(width, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, 10)
+
+        def forward(self, x):
+            _, h_n = self.gru(x)
+            return self.head(h_n[-1])
+    return Classifier()
+
+
+BENCHMARKS = {
+    "mlp": Benchmark(_preset("mlp", {"sizes": [784, 256, 128, 10]}, {"sizes": [64, 32, 10]}),
+                     torch_twin, _images((784,), (64,)), 128, 16),
+    "lenet5": Benchmark(_preset("lenet5", {}), torch_twin, _images((1, 28, 28)), 64, 4),
+    "cifar_cnn": Benchmark(_preset("cifar_cnn", {}, {"input_size": 8}), torch_twin,
+                           _images((3, 32, 32), (3, 8, 8)), 128, 4),
+    "resnet": Benchmark(_preset("resnet", {}, {"width": 4, "input_size": 8}), torch_twin,
+                        _images((3, 32, 32), (3, 8, 8)), 64, 2),
+    "mnist_example": Benchmark(*_written(_mnist_example), _images((1, 28, 28), (1, 8, 8)), 64,
+                               4, _nll),
+    "transformer": Benchmark(*_written(_transformer), _images((64, 128), (8, 16)), 32, 2),
+    "depthwise_sep": Benchmark(*_written(_depthwise_separable), _images((64, 28, 28),
+                                                                        (8, 8, 8)), 32, 2),
+    # recurrent
+    "lstm_lm": Benchmark(*_written(_lstm_language_model), _tokens(64, 100, 6, 12), 32, 2),
+    "gru": Benchmark(*_written(_gru_classifier), _images((32, 32), (6, 8)), 32, 2),
+}
+"""The models, by name: the presets' rows first, then models written as users write them."""
+
+
+# ---------------------------------------------------------------------------------- workers
+def _models(name: str, smoke: bool, lib: str):
+    """The model of benchmark ``name`` in library ``lib``, with numnet's seeded weights."""
+    import numnet
+    bench = BENCHMARKS[name]
+    numnet.manual_seed(0)
+    net = bench.numnet_model(smoke)
+    if lib == "numnet":
+        return net
     import numpy
     import torch
-    from torch import nn
-    net = _numnet_model(name, arguments)
-    layers = []
-    for layer_name, layer in net.named_children():
-        kind = type(layer).__name__
-        if kind == "Linear":
-            layers.append((layer_name, nn.Linear(layer.in_features, layer.out_features)))
-        elif kind == "Conv2d":
-            layers.append((layer_name, nn.Conv2d(layer.in_channels, layer.out_channels,
-                                                 layer.kernel_size, layer.stride,
-                                                 layer.padding)))
-        elif kind == "MaxPool2d":
-            layers.append((layer_name, nn.MaxPool2d(layer.kernel_size, layer.stride,
-                                                    layer.padding)))
-        elif kind == "ReLU":
-            layers.append((layer_name, nn.ReLU()))
-        elif kind == "Flatten":
-            layers.append((layer_name, nn.Flatten()))
-        elif kind == "Identity":
-            layers.append((layer_name, nn.Identity()))
-        else:
-            raise ValueError(f"no torch twin for layer {layer_name} ({kind})")
-    model = nn.Sequential(collections.OrderedDict(layers))
-    state = {k: torch.from_numpy(numpy.array(v.data if hasattr(v, 'data') else v, copy=True))
-             for k, v in net.state_dict().items()}
+    model = bench.torch_twin(net, smoke)
+    state = {key: torch.from_numpy(numpy.array(value, copy=True))
+             for key, value in net.state_dict().items()}
     model.load_state_dict(state)
     return model
 
 
-def _numnet_step(name, arguments, shape, batch):
-    import numnet
-    import numnet.nn.functional as F
-    model = _numnet_model(name, arguments)
-    opt = numnet.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+def _step_maker(lib: str, name: str, smoke: bool):
+    """``make(batch) -> step``: one SGD training step of the model on a fixed batch."""
+    mod = importlib.import_module(lib)
+    bench = BENCHMARKS[name]
+    model = _models(name, smoke, lib)
+    opt = mod.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
 
     def make(batch_size):
-        x, t = _batch(shape, batch_size)
-        x, t = numnet.tensor(x), numnet.tensor(t)
+        x, t = (mod.from_numpy(a) for a in bench.inputs(batch_size, smoke))
 
         def step():
             opt.zero_grad()
-            loss = F.cross_entropy(model(x), t)
-            loss.backward()
-            opt.step()
-            return loss
-        return step
-    return make
-
-
-def _torch_step(name, arguments, shape, batch):
-    import torch
-    model = _torch_model(name, arguments)
-    opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-
-    def make(batch_size):
-        x, t = (torch.from_numpy(a) for a in _batch(shape, batch_size))
-
-        def step():
-            opt.zero_grad()
-            loss = torch.nn.functional.cross_entropy(model(x), t)
+            loss = bench.loss(mod.nn.functional, model(x), t)
             loss.backward()
             opt.step()
             return loss
@@ -204,7 +402,6 @@ def _overhead(lib: str, reps: int) -> dict:
 
 def _worker(args) -> None:
     threads = args.threads
-    table = SMOKE if args.smoke else MODELS
     if args.worker == "numnet":
         import numnet
         numnet.set_num_threads(threads)
@@ -216,9 +413,9 @@ def _worker(args) -> None:
     if args.model == "overhead":
         print(json.dumps(_overhead(args.worker, 200 if args.smoke else 2000)))
         return
-    arguments, shape, batch = table[args.model]
-    maker = (_numnet_step if args.worker == "numnet" else _torch_step)(
-        args.model, arguments, shape, batch)
+    bench = BENCHMARKS[args.model]
+    batch = bench.smoke_batch if args.smoke else bench.batch
+    maker = _step_maker(args.worker, args.model, args.smoke)
     maker(2)()  # loads the code paths on a tiny batch
     step = maker(batch)
     gc.collect()
@@ -288,7 +485,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
                         help="threads of the multi-threaded runs (default: all cores)")
-    parser.add_argument("--models", default="mlp,lenet5,cifar_cnn")
+    parser.add_argument("--models", default=",".join(BENCHMARKS),
+                        help="comma-separated (default: all of %(default)s)")
     parser.add_argument("--steps", type=int, default=20, help="timed steps per subprocess")
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3)
@@ -303,9 +501,9 @@ def main(argv=None) -> int:
         _worker(args)
         return 0
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in MODELS]
+    unknown = [m for m in models if m not in BENCHMARKS]
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; known: {', '.join(MODELS)}")
+        parser.error(f"unknown model(s) {unknown}; known: {', '.join(BENCHMARKS)}")
     thread_counts = sorted({1, max(1, args.threads)})
     if args.smoke:
         thread_counts = thread_counts[-1:]
@@ -320,7 +518,7 @@ def main(argv=None) -> int:
     print(f"{args.rounds} round(s), each library in its own subprocess, alternating; "
           f"{args.warmup} warm-up + {args.steps} timed steps per subprocess; float32, "
           f"SGD momentum {MOMENTUM}")
-    header = (f"{'model':<10} {'thr':>3} | {'numnet ms':>9} {'(min)':>7} | {'torch ms':>9} "
+    header = (f"{'model':<14} {'thr':>3} | {'numnet ms':>9} {'(min)':>7} | {'torch ms':>9} "
               f"{'(min)':>7} | {'ratio':>5} {'(min)':>5} | {'peak MiB numnet':>15} "
               f"{'torch':>6}")
     rows, breakdowns, blas = [], {}, None
@@ -340,7 +538,7 @@ def main(argv=None) -> int:
             med = {lib: statistics.median(v) for lib, v in times.items()}
             low = {lib: min(v) for lib, v in times.items()}
             peak = {lib: (max(v) if v else None) for lib, v in peaks.items()}
-            rows.append(f"{model:<10} {threads:>3} | {med['numnet']:9.2f} {low['numnet']:7.2f} "
+            rows.append(f"{model:<14} {threads:>3} | {med['numnet']:9.2f} {low['numnet']:7.2f} "
                         f"| {med['torch']:9.2f} {low['torch']:7.2f} | "
                         f"{med['numnet'] / med['torch']:5.2f} {low['numnet'] / low['torch']:5.2f}"
                         f" | {_fmt(peak['numnet'], '15.1f')} {_fmt(peak['torch'], '6.1f')}")

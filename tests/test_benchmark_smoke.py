@@ -12,11 +12,12 @@ SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "compare_t
 
 def test_compare_torch_smoke():
     done = subprocess.run([sys.executable, str(SCRIPT), "--smoke"], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "numnet ms" in out and "torch ms" in out and "ratio" in out
-    for model in ("mlp", "lenet5", "cifar_cnn"):
+    for model in ("mlp", "lenet5", "cifar_cnn", "resnet", "mnist_example", "transformer",
+                  "depthwise_sep"):
         assert f"\n{model} " in out, model
         assert f"numnet per-op time, {model}" in out
     assert "Conv2dReLU" in out  # conv, ReLU and pooling fused by nn.Sequential

@@ -230,7 +230,10 @@ def test_conv2d_errors_name_the_shapes():
     assert "(3,)" in message and "(4, 3, 3, 3)" in message
     message = _message(RuntimeError, F.conv2d, x, numnet.zeros(4, 3, 3, 3, dtype="float64"))
     assert "float32" in message and "float64" in message
-    assert "stride" in _message(ValueError, F.conv2d, x, numnet.zeros(4, 3, 3, 3), stride=0)
+    # torch raises RuntimeError for a zero stride or negative padding too
+    assert "stride" in _message(RuntimeError, F.conv2d, x, numnet.zeros(4, 3, 3, 3), stride=0)
+    assert "padding" in _message(RuntimeError, F.conv2d, x, numnet.zeros(4, 3, 3, 3),
+                                 padding=-1)
     assert "padding" in _message(TypeError, F.conv2d, x, numnet.zeros(4, 3, 3, 3),
                                  padding=(1, 2, 3))
 
@@ -306,7 +309,7 @@ def test_pool_errors_name_the_shapes(pool):
     message = _message(RuntimeError, pool, numnet.zeros(1, 1, 2, 2), 3)
     assert "output size" in message and "(1, 1, 2, 2)" in message
     assert "(8, 8)" in _message(RuntimeError, pool, numnet.zeros(8, 8), 2)
-    assert "kernel_size" in _message(ValueError, pool, numnet.zeros(1, 1, 4, 4), 0)
+    assert "kernel_size" in _message(RuntimeError, pool, numnet.zeros(1, 1, 4, 4), 0)
 
 
 def test_functional_conv_and_pooling_take_arrays_like_tensors():

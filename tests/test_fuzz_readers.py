@@ -6,6 +6,7 @@ reads it back. The reader either returns something consistent with what the file
 raises its own error type (``DatasetError``, ``CheckpointError``) naming the file; never
 another exception, never a MemoryError, and a header promising more than the file holds is
 refused before anything that size is allocated (``tracemalloc`` measures the peak).
+The safetensors reader is fuzzed the same way, with these helpers, in test_safetensors.py.
 """
 
 import gzip

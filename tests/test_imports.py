@@ -97,8 +97,9 @@ def describe(cycle: list, graph: dict) -> str:
 # of DESIGN.md, with the small modules it does not name put where they belong. "numnet" is
 # the package's __init__, the public API that the scripts on top of it import.
 LAYERS = ("backend", "devices", "cuda", "accelerator", "random", "autograd", "tensor_repr",
-          "tensor", "creation", "gradcheck",
-          "ops", "nn", "optim", "utils", "data", "serialization", "models", "train", "viz",
+          "tensor", "creation", "gradcheck", "distributed",
+          "ops", "nn", "optim", "utils", "data", "serialization", "onnx",
+          "char_lm", "models", "train", "viz",
           "numnet", "lecture", "commands", "cli", "__main__")
 
 

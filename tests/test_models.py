@@ -196,8 +196,8 @@ def test_build_model_round_trip(build):
 
 
 def test_build_model_errors():
-    with pytest.raises(ValueError, match="unknown model 'resnet'.*lenet5"):
-        models.build_model({"name": "resnet"})
+    with pytest.raises(ValueError, match="unknown model 'vgg16'.*lenet5"):
+        models.build_model({"name": "vgg16"})
     with pytest.raises(ValueError, match="does not take 'depth'"):
         models.build_model({"name": "lenet5", "depth": 3})
     with pytest.raises(ValueError, match="'name'"):

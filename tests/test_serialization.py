@@ -196,7 +196,7 @@ _WRITER = textwrap.dedent("""
             pause()
             return original_replace(src, dst)
 
-        serialization.os.replace = replace
+        serialization.atomic.os.replace = replace
     arrays = {"a": numpy.full(1 << 20, 2.0), "b": numpy.full(1 << 20, 3.0)}
     serialization.save_npz(arrays, path, {"version": 2})
     print("SAVED", flush=True)

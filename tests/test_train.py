@@ -246,7 +246,7 @@ def test_cli_predict_summary_datasets_and_errors(tmp_path):
                           (["evaluate", str(tmp_path / "nothing")], "does not exist"),
                           (["predict", str(run_dir), str(tmp_path / "missing.png")],
                            "no such file"),
-                          (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+                          (["train", "--model", "vgg16"], "invalid choice: 'vgg16'"),
                           (["train", "--epochs", "x"], "invalid int value"),
                           (["bogus"], "invalid choice: 'bogus'")):
         result = _numnet(*args)
@@ -260,8 +260,8 @@ def test_cli_predict_summary_datasets_and_errors(tmp_path):
 def test_fashion_mnist_lenet5_one_epoch_beats_80_percent(tmp_path):
     result = _numnet("train", "--model", "lenet5", "--dataset", "fashion-mnist", "--epochs",
                      "1", "--limit-test", "5000", "--batch-size", "64", "--lr", "0.05",
-                     "--scheduler", "none", "--no-augment", "--no-progress",
-                     "--out", str(tmp_path / "run"))
+                     "--optimizer", "sgd", "--weight-decay", "5e-4", "--scheduler", "none",
+                     "--no-augment", "--no-progress", "--out", str(tmp_path / "run"))
     assert result.returncode == 0, result.stderr
     record = json.loads((tmp_path / "run" / "history.json").read_text())
     assert record["test"]["accuracy"] > 0.80

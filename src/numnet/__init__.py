@@ -6,12 +6,12 @@ Define-by-run autograd with PyTorch's API: ``numnet.tensor``, ``numnet.nn``,
 
 import numpy
 
-# utils.data, optimizers, schedules (issue 13 part D)
-from numnet import accelerator, backend, cuda, data, devices, models, nn, optim, utils, viz
+# utils.data, optimizers, schedules
+from numnet import accelerator, backend, cuda, data, devices, models, nn, onnx, optim, utils, viz
 from numnet.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from numnet.backend import get_default_dtype, get_num_threads, set_default_dtype, set_num_threads
 
-# shape, layout, copies, creation and in-place ops (issue 13.3, part C)
+# shape, layout, copies, creation and in-place ops
 from numnet.creation import (
     arange,
     as_tensor,
@@ -41,14 +41,27 @@ from numnet.creation import (
 from numnet.devices import device
 from numnet.gradcheck import gradcheck
 
-# reductions, scans, sorting, selecting and scattering (issue 13.3, part B)
+# reductions, scans, sorting, selecting and scattering
 from numnet.ops import (
     return_types,
     tensor_methods,  # noqa: F401 - imported for its effect: Tensor's operators
 )
 from numnet.ops.activation import sigmoid, softmax, tanh
 
-# element-wise math, logical, bitwise, rounding (issue 13.3)
+# activations
+from numnet.ops.activation_piecewise import (
+    hardshrink,
+    prelu,
+    relu,
+    relu_,
+    rrelu,
+    rrelu_,
+    threshold,
+    threshold_,
+)
+from numnet.ops.activation_smooth import celu, celu_, selu, selu_
+
+# element-wise math, logical, bitwise, rounding
 from numnet.ops.arithmetic import (
     add,
     div,
@@ -65,6 +78,9 @@ from numnet.ops.arithmetic import (
     true_divide,
 )
 from numnet.ops.binary import arctan2, atan2, copysign, float_power, hypot, lerp, xlogy
+from numnet.ops.conv import conv2d  # convolution options
+from numnet.ops.conv1d import conv1d
+from numnet.ops.conv_transpose import conv_transpose1d, conv_transpose2d
 from numnet.ops.einsum import einsum
 from numnet.ops.elementwise import (
     abs,
@@ -154,8 +170,10 @@ from numnet.ops.logical import (
     nan_to_num,
 )
 
-# normalization (issue 14)
+# normalization
 from numnet.ops.normalization import group_norm, instance_norm, layer_norm
+from numnet.ops.pool import max_pool2d  # pooling
+from numnet.ops.pool1d import avg_pool1d, max_pool1d
 from numnet.ops.reduction import (
     all,
     amax,
@@ -234,8 +252,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     # subpackages and modules
-    "accelerator", "backend", "cuda", "data", "devices", "models", "nn", "optim", "viz",
-    # utils.data (issue 13 part D)
+    "accelerator", "backend", "cuda", "data", "devices", "models", "nn", "onnx", "optim", "viz",
+    # utils.data
     "utils",
     # devices
     "device",
@@ -255,7 +273,10 @@ __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
     "reshape", "flatten", "squeeze", "unsqueeze", "permute", "transpose", "cat", "stack",
     "sigmoid", "softmax", "tanh",
-    # element-wise math, logical, bitwise, rounding (issue 13.3)
+    # activations
+    "relu", "relu_", "selu", "selu_", "celu", "celu_", "prelu", "threshold", "threshold_",
+    "hardshrink", "rrelu", "rrelu_",
+    # element-wise math, logical, bitwise, rounding
     "add", "sub", "subtract", "rsub", "mul", "multiply", "div", "divide", "true_divide",
     "neg", "negative", "pow", "float_power", "absolute", "clamp_min", "clamp_max",
     "sin", "cos", "tan", "asin", "acos", "atan", "atan2", "arcsin", "arccos", "arctan",
@@ -268,20 +289,24 @@ __all__ = [
     "isneginf", "nan_to_num", "logical_and", "logical_or", "logical_xor", "logical_not",
     "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
     "bitwise_right_shift",
-    # shape, layout, copies, creation and in-place ops (issue 13.3, part C)
+    # shape, layout, copies, creation and in-place ops
     "as_tensor", "is_tensor", "numel", "empty", "empty_like", "rand_like", "randn_like",
     "randint_like", "logspace", "einsum", "flip", "roll", "tril", "triu", "diag",
     "diagonal", "repeat_interleave", "tile", "split", "chunk", "unflatten", "narrow",
     "movedim", "moveaxis", "swapaxes", "swapdims", "t", "meshgrid", "clone", "atleast_1d",
     "atleast_2d", "atleast_3d", "hstack", "vstack", "dstack", "column_stack",
-    # reductions, scans, sorting, selecting and scattering (issue 13.3, part B)
+    # reductions, scans, sorting, selecting and scattering
     "return_types", "prod", "logsumexp", "any", "all", "aminmax", "nansum", "nanmean",
     "count_nonzero", "var_mean", "std_mean", "cumsum", "cumprod", "cummax", "cummin",
     "logcumsumexp", "sort", "argsort", "msort", "topk", "kthvalue", "median", "gather",
     "scatter", "scatter_add", "scatter_reduce", "index_select", "index_add", "masked_fill",
     "masked_select", "nonzero", "take", "take_along_dim",
-    # normalization (issue 14)
+    # normalization
     "layer_norm", "group_norm", "instance_norm",
+    # pooling
+    "max_pool1d", "max_pool2d", "avg_pool1d",
+    # convolution
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
     # saving and loading
     "save", "load",
 ]

@@ -268,12 +268,94 @@ def _accumulate_leaf(leaf, gx) -> None:
         leaf.grad.data += gx
 
 
+_leaf_hooks = {}
+"""``{id(leaf): (weakref to the leaf, [hook, ...])}``: the post-accumulate-grad hooks."""
+_backward_callbacks = []
+"""Callables queued by ``queue_callback`` during a backward, run when it has finished."""
+
+
+class HookHandle:
+    """Returned by ``register_post_accumulate_grad_hook``; ``remove()`` unregisters it."""
+
+    def __init__(self, key: int, hook) -> None:
+        self.key = key
+        self.hook = hook
+
+    def remove(self) -> None:
+        entry = _leaf_hooks.get(self.key)
+        if entry is not None and self.hook in entry[1]:
+            entry[1].remove(self.hook)
+            if not entry[1]:
+                del _leaf_hooks[self.key]
+
+
+def register_post_accumulate_grad_hook(leaf, hook) -> HookHandle:
+    """Call ``hook(leaf)`` in every backward once all of its gradient has reached ``.grad``.
+
+    PyTorch's ``Tensor.register_post_accumulate_grad_hook``: a leaf used several times in
+    the graph (a shared weight, an RNN's weights over the time steps) gets its hook once per
+    backward, after the last contribution. ``nn.parallel.DistributedDataParallel`` starts a
+    bucket's allreduce from these hooks.
+
+    Example:
+        >>> import numnet
+        >>> w = numnet.ones(2, requires_grad=True)
+        >>> handle = w.register_post_accumulate_grad_hook(lambda t: print(t.grad))
+        >>> (w * w + w).sum().backward()
+        tensor([3., 3.])
+        >>> handle.remove()
+    """
+    if leaf._creator is not None:
+        raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                           "tensors")
+    if not leaf.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    key = id(leaf)
+    entry = _leaf_hooks.get(key)
+    if entry is None or entry[0]() is not leaf:
+        entry = _leaf_hooks[key] = (weakref.ref(leaf, lambda _: _leaf_hooks.pop(key, None)), [])
+    entry[1].append(hook)
+    return HookHandle(key, hook)
+
+
+def queue_callback(callback) -> None:
+    """Run ``callback()`` when the backward now running has finished (PyTorch's
+    ``Variable._execution_engine.queue_callback``), e.g. to wait for communication that
+    hooks started."""
+    _backward_callbacks.append(callback)
+
+
+def _run_leaf_hooks(leaf) -> None:
+    entry = _leaf_hooks.get(id(leaf))
+    for hook in list(entry[1]) if entry is not None else ():
+        hook(leaf)
+
+
+def _run_backward_callbacks() -> None:
+    while _backward_callbacks:
+        _backward_callbacks.pop(0)()
+
+
 def run_backward(root, gradient, retain_graph: bool = False) -> None:
     """Backpropagate ``gradient`` (an array shaped like ``root``) through root's graph."""
+    try:
+        _backward(root, gradient, retain_graph)
+    except BaseException:
+        _backward_callbacks.clear()
+        raise
+    if _backward_callbacks:
+        _run_backward_callbacks()
+
+
+def _backward(root, gradient, retain_graph: bool) -> None:
     root_fn = root._creator
     if root_fn is None:
         _accumulate_leaf(root, gradient)
+        if _leaf_hooks and id(root) in _leaf_hooks:
+            _run_leaf_hooks(root)
         return
+    # pending[id(leaf)]: contributions still to come to a hooked leaf (None: no hooks)
+    pending = {} if _leaf_hooks else None
     consumers = {root_fn: 0}
     stack = [root_fn]
     while stack:
@@ -288,6 +370,8 @@ def run_backward(root, gradient, retain_graph: bool = False) -> None:
                 else:
                     consumers[parent] = 1
                     stack.append(parent)
+            elif pending is not None and edge is not None and id(edge) in _leaf_hooks:
+                pending[id(edge)] = pending.get(id(edge), 0) + 1
 
     grads = {root_fn: [None] * len(root_fn.output_meta)}
     grads[root_fn][root._output_index] = gradient
@@ -330,8 +414,13 @@ def run_backward(root, gradient, retain_graph: bool = False) -> None:
                 consumers[parent] -= 1
                 if consumers[parent] == 0:
                     ready.append(parent)
-            elif gx is not None:
-                _accumulate_leaf(edge, gx)
+            else:
+                if gx is not None:
+                    _accumulate_leaf(edge, gx)
+                if pending and id(edge) in pending:
+                    pending[id(edge)] -= 1
+                    if pending[id(edge)] == 0 and edge.grad is not None:
+                        _run_leaf_hooks(edge)
 
 
 def _retain_output_grads(fn, gys) -> None:

@@ -198,6 +198,11 @@ class Tensor:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
 
+    def register_post_accumulate_grad_hook(self, hook) -> autograd.HookHandle:
+        """Call ``hook(self)`` after each backward has accumulated this leaf's ``.grad``
+        (see ``numnet.autograd.register_post_accumulate_grad_hook``)."""
+        return autograd.register_post_accumulate_grad_hook(self, hook)
+
     def detach(self) -> "Tensor":
         """A new leaf sharing this tensor's array, cut from the graph."""
         return Tensor(self.data, _raw=True)

@@ -9,6 +9,16 @@ checkpoint) and ``best.npz`` (the best model so far by the monitored metric); at
 ended the run). ``Trainer.test`` then evaluates it on the test data and records the result
 in ``history.json``.
 
+Data parallelism: under a process group of K ranks (``numnet.distributed``, e.g. started by
+``mpirun -n K``), give every rank the model wrapped in
+``nn.parallel.DistributedDataParallel``, its share of the training data (a loader with a
+``DistributedSampler``: the Trainer calls its ``set_epoch`` before every epoch) and its
+shard of the evaluation data (e.g. ``Subset(dataset, range(rank, len(dataset), K))``). The
+loss of every step, the epoch's metrics and the evaluations are then reduced over the
+ranks, so every rank sees the global numbers and takes the same decisions (the best epoch,
+early stopping, a NaN stop at the same step); only rank 0 shows progress and writes the
+run folder, whose checkpoints hold the bare model's weights (no ``module.`` prefix).
+
 Determinism: with the same seed, the same data and the same settings, two runs produce
 bit-identical losses and weights; resuming from any epoch's checkpoint gives the same final
 weights as an uninterrupted run (all randomness is drawn from generators whose states are
@@ -38,10 +48,12 @@ from pathlib import Path
 
 import numpy
 
+from numnet import distributed as dist
 from numnet import random as nn_random
 from numnet import serialization
 from numnet.autograd import no_grad
 from numnet.nn import functional as F
+from numnet.nn.parallel import DistributedDataParallel
 from numnet.nn.utils import clip_grad_norm_
 from numnet.tensor import Tensor
 
@@ -105,16 +117,20 @@ class Trainer:
         if scheduler_step not in ("epoch", "batch"):
             raise ValueError(f"scheduler_step must be 'epoch' or 'batch', got {scheduler_step!r}")
         self.model = model
+        self.net = model.module if isinstance(model, DistributedDataParallel) else model
+        self.world_size = dist.get_world_size() if dist.is_initialized() else 1
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.optimizer = optimizer
         self.loss_fn = loss_fn
         self.scheduler = scheduler
         self.scheduler_step = scheduler_step
         self.clip_grad_norm = clip_grad_norm
         self.run_dir = Path(run_dir) if run_dir is not None else None
+        self._writes = self.run_dir is not None and self.rank == 0
         self.monitor = monitor
         self.patience = patience
         self.num_classes = num_classes
-        self.progress = progress
+        self.progress = progress and self.rank == 0
         self.config = dict(config or {})
         self.history: list[dict] = []
         self.epoch = 0
@@ -134,7 +150,11 @@ class Trainer:
         scores = self.model(inputs)
         loss = self.loss_fn(scores, labels)
         value = float(loss.item())
-        if not math.isfinite(value):
+        if self.world_size > 1:
+            value, diverged = self._global_loss(value, labels.shape[0])
+            if diverged:
+                raise TrainingDiverged(self._divergence_message(value, inputs, diverged))
+        elif not math.isfinite(value):
             raise TrainingDiverged(self._divergence_message(value, inputs))
         self.optimizer.zero_grad()
         loss.backward()
@@ -146,8 +166,24 @@ class Trainer:
         self.global_step += 1
         return value, scores
 
-    def _divergence_message(self, value: float, inputs: Tensor) -> str:
-        where = _first_nonfinite_layer(self.model, inputs)
+    def _global_loss(self, value: float, n: int) -> tuple:
+        """(the global batch's mean loss, the ranks whose loss is not finite): one
+        allreduce of ``[loss * n, n, one flag per rank]``."""
+        flags = numpy.zeros(self.world_size)
+        flags[self.rank] = not math.isfinite(value)
+        totals = numpy.concatenate([[value * n if math.isfinite(value) else 0.0, n], flags])
+        dist.all_reduce(Tensor(totals, _raw=True))
+        diverged = [int(r) for r in numpy.flatnonzero(totals[2:])]
+        return (float("nan") if diverged else totals[0] / totals[1]), diverged
+
+    def _divergence_message(self, value: float, inputs: Tensor, ranks=()) -> str:
+        which = (f"on rank{'s' if len(ranks) > 1 else ''} {', '.join(map(str, ranks))} of "
+                 f"{self.world_size}")
+        where = _first_nonfinite_layer(self.net, inputs)  # on every rank: SyncBatchNorm
+        if ranks and self.rank not in ranks:
+            where = f"{which} (the layer is named there)"
+        elif ranks:
+            where = f"{which}: {where}"
         return (f"loss became {value} at epoch {self.epoch + 1}, step {self.global_step + 1} "
                 f"(batch {self._step_in_epoch + 1} of the epoch); {where}. Try a smaller "
                 "learning rate, gradient clipping (--clip-grad), or check the input data.")
@@ -171,12 +207,25 @@ class Trainer:
                     predictions_all.append(scores.data.argmax(axis=1))
         finally:
             self.model.train(was_training)
+        empty = numpy.zeros(0, numpy.int64)
+        labels_np = numpy.concatenate(labels_all) if labels_all else empty
+        predictions = numpy.concatenate(predictions_all) if predictions_all else empty
+        num_classes = self.num_classes
+        if num_classes is None:
+            num_classes = int(max(labels_np.max(initial=-1), predictions.max(initial=-1)) + 1)
+            if self.world_size > 1:
+                largest = Tensor(numpy.array([num_classes]), _raw=True)
+                dist.all_reduce(largest, op=dist.ReduceOp.MAX)
+                num_classes = int(largest.item())
+        confusion = confusion_matrix(labels_np, predictions, num_classes)
+        if self.world_size > 1:  # each rank evaluated its shard: add them up
+            totals = Tensor(numpy.concatenate([[total_loss, count], confusion.reshape(-1)]),
+                            _raw=True)
+            dist.all_reduce(totals)
+            total_loss, count = float(totals.data[0]), int(totals.data[1])
+            confusion = totals.data[2:].reshape(confusion.shape).round().astype(numpy.int64)
         if count == 0:
             raise ValueError("evaluate: the loader yielded no samples")
-        labels_np = numpy.concatenate(labels_all)
-        predictions = numpy.concatenate(predictions_all)
-        num_classes = self.num_classes or int(max(labels_np.max(), predictions.max()) + 1)
-        confusion = confusion_matrix(labels_np, predictions, num_classes)
         result = {"loss": total_loss / count, "confusion": confusion.tolist()}
         result.update(metrics_from_confusion(confusion))
         return result
@@ -200,7 +249,7 @@ class Trainer:
                             "stop_reason": self.stop_reason}
         if started is not None:
             self.wall_seconds = time.perf_counter() - started
-        if self.run_dir is not None:
+        if self._writes:
             self._write_history_json()
         return self.test_result
 
@@ -217,7 +266,7 @@ class Trainer:
         self.train_loader = train_loader
         if self.monitor is None:
             self.monitor = "val_accuracy" if val_loader is not None else "train_accuracy"
-        if self.run_dir is not None:
+        if self._writes:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             if self.epoch == 0:
                 self.save_checkpoint(self.run_dir / "last.npz")
@@ -232,18 +281,19 @@ class Trainer:
                 self._update_best(record)
                 if self.scheduler is not None and self.scheduler_step == "epoch":
                     self.scheduler.step()
-                if self.run_dir is not None:
+                if self._writes:
                     self._write_history()
                     self.save_checkpoint(self.run_dir / "last.npz")
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
             where = (f"; resume from {self.run_dir / 'last.npz'} (after epoch {self.epoch})"
                      if self.run_dir is not None else "")
-            print(f"\nInterrupted during epoch {self.epoch + 1}{where}.", file=sys.stderr)
+            if self.rank == 0:
+                print(f"\nInterrupted during epoch {self.epoch + 1}{where}.", file=sys.stderr)
             return self.history
         if self.stop_reason is not None and self.stop_reason.startswith("early stopping"):
             self._restore_best()
-        if self.run_dir is not None:
+        if self._writes:
             self.save_checkpoint(self.run_dir / "model.npz")
         return self.history
 
@@ -252,7 +302,7 @@ class Trainer:
         if best is None and self.run_dir is not None and (self.run_dir / "best.npz").exists():
             best = serialization.load(self.run_dir / "best.npz")["model"]
         if best is not None:
-            self.model.load_state_dict(best)
+            self.net.load_state_dict(best)
 
     def _run_epoch(self, train_loader, val_loader, epochs: int) -> dict:
         self.model.train()
@@ -262,26 +312,32 @@ class Trainer:
             from tqdm.auto import tqdm
             bar = tqdm(total=len(train_loader), desc=f"epoch {self.epoch + 1}/{epochs}",
                        unit="batch", leave=True, file=sys.stderr, dynamic_ncols=True)
+        sampler = getattr(train_loader, "sampler", None)
+        if hasattr(sampler, "set_epoch"):  # a DistributedSampler: this epoch's order
+            sampler.set_epoch(self.epoch)
         start = time.perf_counter()
-        total_loss, correct, seen = 0.0, 0, 0
+        total_loss, correct, seen, seen_here = 0.0, 0, 0, 0
         self._step_in_epoch = 0
         try:
             for self._step_in_epoch, (inputs, labels) in enumerate(train_loader):
                 inputs, labels = _as_tensor(inputs), _as_tensor(labels)
                 value, scores = self.train_step(inputs, labels)
-                n = labels.shape[0]
+                n = labels.shape[0] * self.world_size  # value is the global batch's loss
                 total_loss += value * n
                 correct += int((scores.data.argmax(axis=1) == labels.data).sum())
                 seen += n
+                seen_here += labels.shape[0]
                 if bar is not None:
                     rate = seen / max(time.perf_counter() - start, 1e-9)
                     bar.set_postfix(loss=f"{total_loss / seen:.4f}",
-                                    acc=f"{correct / seen:.3f}", img_s=f"{rate:.0f}",
+                                    acc=f"{correct / seen_here:.3f}", img_s=f"{rate:.0f}",
                                     refresh=False)
                     bar.update(1)
         finally:
             if bar is not None:
                 bar.close()
+        if self.world_size > 1:
+            correct = self._global_count(correct)
         seconds = time.perf_counter() - start
         record = {"epoch": self.epoch + 1, "lr": lr,
                   "train_loss": total_loss / max(seen, 1),
@@ -300,6 +356,11 @@ class Trainer:
                   file=sys.stderr)
         return record
 
+    def _global_count(self, count: int) -> int:
+        total = Tensor(numpy.array([count], numpy.int64), _raw=True)
+        dist.all_reduce(total)
+        return int(total.item())
+
     def _update_best(self, record: dict) -> None:
         value = record.get(self.monitor)
         if value is None:
@@ -311,8 +372,8 @@ class Trainer:
         if better:
             self.best, self.best_epoch = value, record["epoch"]
             self.epochs_without_improvement = 0
-            self._best_weights = self.model.state_dict()
-            if self.run_dir is not None:
+            self._best_weights = self.net.state_dict()
+            if self._writes:
                 self.save_checkpoint(self.run_dir / "best.npz")
         else:
             self.epochs_without_improvement += 1
@@ -350,7 +411,7 @@ class Trainer:
         if loader is not None and hasattr(loader, "state_dict"):
             loader_state = loader.state_dict()
         return {
-            "model": self.model.state_dict(),
+            "model": self.net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
             "epoch": self.epoch,
@@ -375,7 +436,7 @@ class Trainer:
         for) the new scheduler is not overwritten but fast-forwarded to the restored epoch
         (or step), so the learning rate follows the schedule of the new length.
         """
-        self.model.load_state_dict(state["model"])
+        self.net.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         if self.scheduler is not None and state.get("scheduler") is not None:
             if restore_scheduler:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import os
+import shlex
 import sys
 import time
 import typing
@@ -67,7 +69,8 @@ class Settings:
                                       "(default {default})")
     data_dir: str | None = _setting(None, "folder with the dataset's files")
     epochs: int = _setting(40, "(default {default})", check=positive_int)
-    batch_size: int = _setting(32, "(default {default})", check=positive_int)
+    batch_size: int = _setting(32, "(default {default}); under mpirun the global batch, "
+                                   "split over the ranks", check=positive_int)
     lr: float = _setting(0.05, "learning rate eta (default {default})",
                          check=finite_positive_float)
     optimizer: str = _setting("sgd", "(default {default})", choices=OPTIMIZERS)
@@ -142,6 +145,18 @@ class Settings:
                                                if t is not type(None))
             parser.add_argument("--" + name.replace("_", "-"), **kwargs)
 
+    @classmethod
+    def for_dataset(cls, dataset: str | None) -> Settings:
+        """The default settings of a run on ``dataset``: the base defaults with the
+        dataset's recipe (``RECIPES``) in place of them; an unknown name keeps the base
+        defaults (building the data names the error then)."""
+        dataset = cls.dataset if dataset is None else dataset
+        try:
+            recipe = RECIPES.get(data.canonical_name(dataset), {})
+        except ValueError:
+            recipe = {}
+        return cls(dataset=dataset, **recipe)
+
     def from_args(self, args: argparse.Namespace) -> Settings:
         """These settings with the flags given in ``args`` (parsed with ``add_arguments``)
         replacing them."""
@@ -164,6 +179,26 @@ class Settings:
         return cls(**stored)
 
 
+RECIPES = {
+    # dataset: the settings its default run uses instead of the base defaults, chosen by
+    # measured runs (README, "Default recipes"); every flag given still overrides them.
+    "fashion-mnist": {"model": "cnn_bn", "epochs": 10, "batch_size": 128, "augment": False},
+    "mnist": {"model": "cnn_bn", "epochs": 10, "batch_size": 128, "augment": False},
+}
+
+
+def recipes_help() -> str:
+    """The per-dataset defaults, as ``numnet train --help`` lists them (one paragraph)."""
+    parts = []
+    for name, recipe in RECIPES.items():
+        flags = [f"--{key.replace('_', '-')} {value}" if not isinstance(value, bool)
+                 else f"--{'' if value else 'no-'}{key.replace('_', '-')}"
+                 for key, value in recipe.items()]
+        parts.append(f"{name}: {' '.join(flags)}")
+    return ("Per-dataset defaults, in place of the defaults above (a flag given wins): "
+            + "; ".join(parts) + ".")
+
+
 def model_config(settings: Settings, info) -> dict:
     """The model's JSON config for a dataset (channels, side, classes from its metadata)."""
     channels, side, _ = info.input_shape
@@ -176,7 +211,13 @@ def model_config(settings: Settings, info) -> dict:
         return {"name": name, "in_channels": channels, "num_classes": info.num_classes,
                 "activation": settings.activation, "input_size": side,
                 "init": settings.init}
-    raise ValueError(f"unknown model {name!r}; choose from mlp, lenet5, cifar_cnn")
+    if name in ("cnn_bn", "resnet"):
+        if settings.activation != "relu":
+            raise ValueError(f"--model {name} is a ReLU network: it takes no --activation "
+                             f"{settings.activation}")
+        return {"name": name, "in_channels": channels, "num_classes": info.num_classes,
+                "input_size": side, "init": settings.init}
+    raise ValueError(f"unknown model {name!r}; choose from {', '.join(sorted(models.MODELS))}")
 
 
 def input_transform(info) -> transforms.Transform:
@@ -274,11 +315,18 @@ def find_checkpoint(path) -> Path:
     return path
 
 
-def load_model(path):
-    """(model in eval mode, training state) from a checkpoint or run folder."""
+def load_model(path, task: str = "image"):
+    """(model in eval mode, training state) from a checkpoint or run folder of a ``task``
+    ("image" or "text") run."""
     state = numnet.load(find_checkpoint(path))
     if not isinstance(state, dict) or "model" not in state or "config" not in state:
         raise ValueError(f"{path} is not a numnet training checkpoint")
+    found = state["config"].get("task", "image")
+    if found != task:
+        hint = (f"numnet sample {path} generates text from it" if found == "text" else
+                "numnet sample takes runs of numnet train --task text")
+        raise ValueError(f"{path} is a run of numnet train --task {found}, not of --task "
+                         f"{task}: {hint}")
     model = models.build_model(state["config"]["model"])
     model.load_state_dict(state["model"])
     model.eval()
@@ -294,6 +342,53 @@ RUN_OUTPUTS = RUN_FILES + ("history.csv", "curves.png", "confusion.png", "filter
 LOCK_NAME = ".lock"
 """The lock file of a run folder: ``flock``'ed by the process training in it, its pid
 inside."""
+
+
+WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                 errno.EPERM)
+"""Failed writes that are the machine's state, not a bug: reported in one line."""
+
+
+def write_failure(error: OSError, run_dir: Path) -> str:
+    """The one-line report of a failed write: what failed, what is left, what to do."""
+    full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+    fix = "make room on the disk" if full else "make the folder writable"
+    where = shlex.quote(str(run_dir))
+    then = (f"then continue with: numnet train --resume {where}"
+            if (run_dir / "last.npz").exists() else "then start the run again")
+    return (f"cannot write {error.filename or run_dir}: {error.strerror}; the files already "
+            f"in {run_dir} are intact (no partial file is left): {fix}, {then}")
+
+
+def resume_paths(path: Path) -> tuple:
+    """(run folder, its last.npz) for ``--resume PATH``: the folder, or any file in it."""
+    if path.is_dir():
+        run_dir = path
+    elif path.is_file():
+        run_dir = path.parent
+    else:
+        raise CommandError(f"--resume {path}: no such run folder or checkpoint")
+    checkpoint = run_dir / "last.npz"
+    if not checkpoint.exists():
+        raise CommandError(f"nothing to resume: {checkpoint} does not exist")
+    if path.is_file() and path.name != "last.npz":
+        print(f"note: resuming the run in {run_dir} from its last.npz (the state after its "
+              f"last completed epoch), not from {path.name}", file=sys.stderr)
+    return run_dir, checkpoint
+
+
+def replace_old_run(run_dir: Path, save_last) -> None:
+    """``--overwrite``: ``save_last()`` writes the new run's first checkpoint over the old
+    ``last.npz``, then the old run's other files go (nothing of the old run is removed
+    before the new one has written)."""
+    old = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
+    if not old:
+        return
+    save_last()
+    for name in old:
+        if name != "last.npz":
+            (run_dir / name).unlink(missing_ok=True)
+    print(f"--overwrite: replacing the run in {run_dir} ({', '.join(old)})", file=sys.stderr)
 
 
 def run_files(path: Path) -> list:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
+import os
 import shlex
 import sys
 import time
+import traceback
 from pathlib import Path
 
 import numnet
 from numnet import data, models
+from numnet import distributed as dist
+from numnet.commands import _train_text as train_text
 from numnet.commands._arguments import positive_int
 from numnet.commands._errors import CommandError, user_errors
+from numnet.commands._init_from import init_from
 from numnet.commands._runs import (
-    RUN_OUTPUTS,
+    WRITE_ERRNOS,
     Settings,
     build_data,
     build_optimizer,
@@ -23,9 +27,15 @@ from numnet.commands._runs import (
     check_out_folder,
     locked_run_folder,
     model_config,
+    recipes_help,
+    replace_old_run,
+    resume_paths,
+    write_failure,
 )
 from numnet.nn import Conv2d
+from numnet.nn.parallel import DistributedDataParallel
 from numnet.train import Trainer, TrainingDiverged
+from numnet.utils.data import DistributedSampler
 from numnet.viz import plots
 
 
@@ -35,8 +45,15 @@ def register(subparsers) -> None:
         description="Train a preset model with a progress bar; the run folder gets "
                     "model.npz (the trained model), best.npz (best by --monitor), last.npz "
                     "(resumable), history.json/.csv, curves.png, confusion.png and, for "
-                    "CNNs, filters.png.")
+                    "CNNs, filters.png. Started as `mpirun -n K numnet train ...` it trains "
+                    "data-parallel on K processes: --batch-size is the global batch, split "
+                    "into K equal shares (a multiple of K), the gradients are averaged over "
+                    "the ranks, the metrics are those of all the data, and rank 0 shows the "
+                    "progress and writes the run folder (which every rank must see, for "
+                    "--resume).",
+        epilog=recipes_help())
     Settings.add_arguments(p)
+    train_text.add_arguments(p)
     p.add_argument("--out", metavar="DIR",
                    help="run folder (default runs/MODEL-DATASET-TIME); a folder that "
                         "already holds a run is refused unless --overwrite")
@@ -52,6 +69,11 @@ def register(subparsers) -> None:
                    help="with --resume: re-plan the learning-rate schedule over the new "
                         "--epochs total (the epochs done keep their learning rates; the "
                         "rest follow a schedule of the new length from where the run is)")
+    p.add_argument("--init-from", metavar="FILE",
+                   help="start from these weights: a .safetensors file (e.g. a PyTorch "
+                        "state_dict saved with safetensors.torch.save_file), a numnet "
+                        "checkpoint or state_dict .npz, or a run folder; they must fit "
+                        "--model")
     p.add_argument("--threads", type=positive_int,
                    help="worker threads (default: cores, at most 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -59,21 +81,99 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if train_text.wanted(args):
+        return train_text.run(args)
     started = time.perf_counter()
+    if (dist.launched_world_size() or 1) > 1:
+        return _run_on_ranks(args, started)
     if args.threads is not None:
         numnet.set_num_threads(args.threads)
     with contextlib.ExitStack() as held:  # the run folder's lock, for as long as it lasts
         return _run(args, started, held)
 
 
+def _run_on_ranks(args, started: float) -> int:
+    """``mpirun -n K numnet train``: every rank runs ``_run`` in the MPI process group.
+
+    A rank that fails (an error, a NaN stop, an interrupt) ends every rank, with its exit
+    status and its message, through ``MPI_Abort``: the others may be waiting for it in a
+    collective, where they would otherwise wait forever. Rank 0 reports at once; another
+    rank first gives rank 0 two seconds to report a failure they share (a bad flag, a NaN
+    stop, which every rank meets), so that its message is shown once.
+    """
+    dist.init_process_group("mpi")
+    numnet.set_num_threads(args.threads or _threads_per_rank())
+    message = None
+    try:
+        with contextlib.ExitStack() as held:
+            code = _run(args, started, held)
+    except CommandError as error:
+        code, message = 2, f"numnet train: error: {error}"
+    except KeyboardInterrupt:
+        code, message = 130, "numnet train: interrupted"
+    except Exception:
+        code, message = 1, traceback.format_exc().rstrip()
+    if code == 0:
+        dist.destroy_process_group()
+        return 0
+    rank = dist.get_rank()
+    if rank != 0:
+        time.sleep(2.0)
+    if message is not None:
+        print(message if rank == 0 else f"[rank {rank}] {message}", file=sys.stderr)
+    dist.abort(code)
+    return code
+
+
+def _threads_per_rank() -> int:
+    """Worker threads of each rank: the cores shared by the ranks on this machine, at most
+    2 (one process's default)."""
+    local = os.environ.get("OMPI_COMM_WORLD_LOCAL_SIZE") or os.environ.get("MPI_LOCALNRANKS")
+    ranks_here = int(local) if local and local.isdigit() else dist.get_world_size()
+    return max(1, min(2, (os.cpu_count() or 1) // max(1, ranks_here)))
+
+
+def _rank_and_world() -> tuple:
+    if dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _shard_data(settings: Settings, train_loader, val_loader, test_loader) -> tuple:
+    """Each rank's loaders: a ``DistributedSampler`` share of the training set in batches
+    of ``batch_size / K`` (step j's shares together are the global batch j), and every
+    K-th image of the validation and test sets (``Trainer.evaluate`` adds the shards up)."""
+    rank, world = _rank_and_world()
+    if settings.batch_size % world:
+        raise CommandError(f"--batch-size {settings.batch_size} is the global batch, split "
+                           f"over the {world} ranks: give a multiple of {world}")
+    sampler = DistributedSampler(train_loader.dataset, world, rank, shuffle=True,
+                                 seed=settings.seed)
+    train = data.DataLoader(train_loader.dataset, batch_size=settings.batch_size // world,
+                            sampler=sampler, seed=settings.seed,
+                            transform=train_loader.transform)
+
+    def shard(loader):
+        if loader is None:
+            return None
+        part = data.Subset(loader.dataset, range(rank, len(loader.dataset), world))
+        return data.DataLoader(part, batch_size=loader.batch_size, transform=loader.transform)
+    return train, shard(val_loader), shard(test_loader)
+
+
 def _run(args, started: float, held: contextlib.ExitStack) -> int:
     state = None
+    rank, world = _rank_and_world()
     if args.resume:
+        if args.init_from is not None:
+            raise CommandError("--init-from starts a new run from given weights; --resume "
+                               "continues a run with its own: use one or the other")
         if args.out is not None or args.overwrite:
             raise CommandError("--resume continues a run in its own folder: it takes no "
                                "--out or --overwrite")
-        run_dir, checkpoint = _resume_paths(Path(args.resume))
-        held.enter_context(locked_run_folder(run_dir, "--resume"))
+        run_dir, checkpoint = resume_paths(Path(args.resume))
+        if rank == 0:
+            held.enter_context(locked_run_folder(run_dir, "--resume"))
         state, planned = _read_resumable(checkpoint)
         _check_same_run(args, planned)
         with user_errors(ValueError):
@@ -85,24 +185,37 @@ def _run(args, started: float, held: contextlib.ExitStack) -> int:
             raise CommandError("--extend-schedule re-plans the schedule of a resumed run: "
                                "use it with --resume RUN")
         with user_errors(ValueError):
-            settings = Settings().from_args(args)
+            settings = Settings.for_dataset(args.dataset).from_args(args)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_dir = Path(args.out or f"runs/{settings.model}-{settings.dataset}-{stamp}")
-        check_out_folder(run_dir, args.overwrite)
+        if world > 1:  # rank 0's name: the ranks' clocks may have ticked apart
+            shared = [str(run_dir)]
+            dist.broadcast_object_list(shared, src=0)
+            run_dir = Path(shared[0])
+        if rank == 0:
+            check_out_folder(run_dir, args.overwrite)
         plan = settings.epochs
     with user_errors(ValueError):  # DatasetError is a ValueError too
         info, train_loader, val_loader, test_loader = build_data(settings)
+        sizes = [0 if loader is None else len(loader.dataset)
+                 for loader in (train_loader, val_loader, test_loader)]
+        if world > 1:
+            train_loader, val_loader, test_loader = _shard_data(settings, train_loader,
+                                                                val_loader, test_loader)
         numnet.manual_seed(settings.seed)
         model = models.build_model(model_config(settings, info))
+        if args.init_from is not None:
+            init_from(model, args.init_from, settings.model)
         optimizer = build_optimizer(settings, model.parameters())
         scheduler, step_unit = build_scheduler(dataclasses.replace(settings, epochs=plan),
                                                optimizer, len(train_loader))
-    if state is None:
+    if state is None and rank == 0:
         held.enter_context(locked_run_folder(run_dir, "--out"))
         check_out_folder(run_dir, args.overwrite)  # again: now no other run can start there
     config = {"settings": settings.to_dict(), "model": model.config,
               "dataset": info.to_dict(), "schedule_epochs": plan}
-    trainer = Trainer(model, optimizer, scheduler=scheduler, scheduler_step=step_unit,
+    trainer = Trainer(DistributedDataParallel(model) if world > 1 else model, optimizer,
+                      scheduler=scheduler, scheduler_step=step_unit,
                       clip_grad_norm=settings.clip_grad, run_dir=run_dir,
                       monitor=settings.monitor if val_loader is not None else "train_loss",
                       patience=settings.patience, num_classes=info.num_classes,
@@ -112,67 +225,39 @@ def _run(args, started: float, held: contextlib.ExitStack) -> int:
             planned_lr = float(state["optimizer"]["param_groups"][0]["lr"])
             replanned = plan != stored_plan
             trainer.load_state(state, train_loader, restore_scheduler=not replanned)
-            if replanned:
+            if replanned and rank == 0:
                 print(f"note: --extend-schedule: the {settings.scheduler} learning-rate "
                       f"schedule now spans {plan} epochs instead of {stored_plan}; the "
                       f"{trainer.epoch} epochs done keep their learning rates, the next "
                       f"step trains at lr {optimizer.param_groups[0]['lr']:.6g} instead of "
                       f"{planned_lr:.6g}", file=sys.stderr)
-        elif args.overwrite:
-            _replace_old_run(trainer, run_dir)
-        print(f"training {settings.model} ({model.num_parameters():,} parameters) on "
-              f"{info.name}: {len(train_loader.dataset)} train, "
-              f"{0 if val_loader is None else len(val_loader.dataset)} validation, "
-              f"{len(test_loader.dataset)} test images -> {run_dir}", file=sys.stderr)
+        elif args.overwrite and rank == 0:
+            replace_old_run(run_dir, lambda: trainer.save_checkpoint(run_dir / "last.npz"))
+        if rank == 0:
+            ranks = f" on {world} ranks" if world > 1 else ""
+            print(f"training {settings.model} ({model.num_parameters():,} parameters) on "
+                  f"{info.name}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test "
+                  f"images{ranks} -> {run_dir}", file=sys.stderr)
         with user_errors(TrainingDiverged):
             trainer.fit(train_loader, val_loader, epochs=settings.epochs)
         if trainer.stop_reason == "interrupted":
-            print(f"continue with: numnet train --resume {shlex.quote(str(run_dir))}",
-                  file=sys.stderr)
+            if rank == 0:
+                launcher = f"mpirun -n {world} " if world > 1 else ""
+                print(f"continue with: {launcher}numnet train --resume "
+                      f"{shlex.quote(str(run_dir))}", file=sys.stderr)
             return 130
         test = trainer.test(test_loader, started=started)
-        _plot(run_dir, trainer, test, info)
+        if rank == 0:
+            _plot(run_dir, trainer, test, info)
     except OSError as error:
-        if error.errno not in _WRITE_ERRNOS:
+        if error.errno not in WRITE_ERRNOS:
             raise
-        raise CommandError(_write_failure(error, run_dir)) from None
-    print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
-          f"({test['epochs']} epochs, {trainer.wall_seconds:.1f} s)")
-    print(f"run folder: {run_dir}")
+        raise CommandError(write_failure(error, run_dir)) from None
+    if rank == 0:
+        print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
+              f"({test['epochs']} epochs, {trainer.wall_seconds:.1f} s)")
+        print(f"run folder: {run_dir}")
     return 0
-
-
-_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
-                 errno.EPERM)
-"""Failed writes that are the machine's state, not a bug: reported in one line."""
-
-
-def _write_failure(error: OSError, run_dir: Path) -> str:
-    """The one-line report of a failed write: what failed, what is left, what to do."""
-    full = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
-    fix = "make room on the disk" if full else "make the folder writable"
-    where = shlex.quote(str(run_dir))
-    then = (f"then continue with: numnet train --resume {where}"
-            if (run_dir / "last.npz").exists() else "then start the run again")
-    return (f"cannot write {error.filename or run_dir}: {error.strerror}; the files already "
-            f"in {run_dir} are intact (no partial file is left): {fix}, {then}")
-
-
-def _resume_paths(path: Path) -> tuple:
-    """(run folder, its last.npz) for ``--resume PATH``: the folder, or any file in it."""
-    if path.is_dir():
-        run_dir = path
-    elif path.is_file():
-        run_dir = path.parent
-    else:
-        raise CommandError(f"--resume {path}: no such run folder or checkpoint")
-    checkpoint = run_dir / "last.npz"
-    if not checkpoint.exists():
-        raise CommandError(f"nothing to resume: {checkpoint} does not exist")
-    if path.is_file() and path.name != "last.npz":
-        print(f"note: resuming the run in {run_dir} from its last.npz (the state after its "
-              f"last completed epoch), not from {path.name}", file=sys.stderr)
-    return run_dir, checkpoint
 
 
 _RESUMABLE_KEYS = ("model", "optimizer", "scheduler", "epoch", "global_step", "history",
@@ -253,20 +338,6 @@ def _schedule_plan(args, settings: Settings, stored_plan: int) -> int:
                            f"{settings.epochs} epochs (the learning rates still to come "
                            f"change), or resume with --epochs {stored_plan} or fewer")
     return stored_plan
-
-
-def _replace_old_run(trainer: Trainer, run_dir: Path) -> None:
-    """``--overwrite``: the new run's first checkpoint replaces the old ``last.npz``, then
-    the old run's other files go (nothing of the old run is removed before the new one
-    has written)."""
-    old = [name for name in RUN_OUTPUTS if (run_dir / name).exists()]
-    if not old:
-        return
-    trainer.save_checkpoint(run_dir / "last.npz")
-    for name in old:
-        if name != "last.npz":
-            (run_dir / name).unlink(missing_ok=True)
-    print(f"--overwrite: replacing the run in {run_dir} ({', '.join(old)})", file=sys.stderr)
 
 
 def _plot(run_dir: Path, trainer: Trainer, test: dict, info) -> None:

@@ -1,5 +1,5 @@
-"""Attention layers: ``MultiheadAttention TransformerEncoderLayer TransformerEncoder`` (and
-``GELU``), with PyTorch's arguments, parameter names, initialization and semantics, so a
+"""Attention layers: ``MultiheadAttention TransformerEncoderLayer TransformerEncoder``,
+with PyTorch's arguments, parameter names, initialization and semantics, so a
 torch ``state_dict`` loads with ``load_state_dict`` and gives the same outputs.
 
 Multi-head attention (Vaswani et al., 2017) projects queries, keys and values with one
@@ -17,31 +17,13 @@ import numpy
 from numnet.nn import functional as F
 from numnet.nn import init as nn_init
 from numnet.nn.containers import ModuleList
-from numnet.nn.layers import Dropout, Linear, _check_dtype, _dtype
+from numnet.nn.dropout import Dropout
+from numnet.nn.layers import Linear, _check_dtype, _dtype
 from numnet.nn.module import Module
 from numnet.nn.normalization import LayerNorm
 from numnet.nn.parameter import Parameter
 from numnet.ops.shape import broadcast_to, cat
 from numnet.tensor import Tensor
-
-
-class GELU(Module):
-    """``y = x Phi(x)`` (``Phi`` the standard normal CDF); ``approximate='tanh'`` uses
-    ``x (1 + tanh(sqrt(2/pi) (x + 0.044715 x**3))) / 2``. Formulas in
-    ``numnet.ops.gelu.GELU``.
-
-    NOTE: here until the activations module has it (the transformer layer needs it).
-    """
-
-    def __init__(self, approximate: str = "none") -> None:
-        super().__init__()
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, approximate=self.approximate)
-
-    def extra_repr(self) -> str:
-        return f"approximate={self.approximate!r}"
 
 
 def _mask_4d(mask, kind: str, batch: int, heads: int, L: int, S: int, dtype):
@@ -371,4 +353,4 @@ class TransformerEncoder(Module):
         return output
 
 
-__all__ = ["GELU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]
+__all__ = ["MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder"]

@@ -4,8 +4,8 @@ Every user-facing operation is a function here. Most are the ops' own wrappers, 
 from ``numnet.ops`` (each beside its ``Function``, whose docstring has the formula; Tensor
 methods and ``numnet.<name>`` call the same functions). What this module adds are the
 nn-level compositions of those ops, with PyTorch's arguments: ``cross_entropy``
-(``log_softmax`` + ``nll_loss``, with probability targets and label smoothing), ``mse_loss``
-and ``dropout`` (a mask drawn from ``numnet.random``).
+(``log_softmax`` + ``nll_loss``, with probability targets and label smoothing) and
+``mse_loss``.
 
 Example:
     >>> import numnet
@@ -20,14 +20,67 @@ import warnings
 
 import numpy
 
-from numnet import random as nn_random
-from numnet.ops.activation import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from numnet.ops.activation import log_softmax, sigmoid, softmax, tanh
+
+# activations and dropout variants
+from numnet.ops.activation_piecewise import (
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    prelu,
+    relu,
+    relu6,
+    relu_,
+    rrelu,
+    rrelu_,
+    softshrink,
+    threshold,
+    threshold_,
+)
+from numnet.ops.activation_smooth import (
+    celu,
+    celu_,
+    elu,
+    elu_,
+    glu,
+    logsigmoid,
+    mish,
+    selu,
+    selu_,
+    silu,
+    softmin,
+    softplus,
+    softsign,
+    tanhshrink,
+)
+from numnet.ops.adaptive_pool import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)
 from numnet.ops.arithmetic import add, div, linear, matmul, mul, neg, pow, sub
 
-# normalization and attention (issue 14)
+# normalization and attention
 from numnet.ops.attention import scaled_dot_product_attention
 from numnet.ops.conv import conv2d
+from numnet.ops.conv1d import conv1d
 from numnet.ops.conv_relu import conv2d_relu
+
+# transposed convolution and upsampling
+from numnet.ops.conv_transpose import conv_transpose1d, conv_transpose2d
+from numnet.ops.dropout import (
+    alpha_dropout,
+    dropout,
+    dropout1d,
+    dropout2d,
+    dropout3d,
+    feature_alpha_dropout,
+)
 from numnet.ops.elementwise import (
     abs,
     clamp,
@@ -45,10 +98,17 @@ from numnet.ops.elementwise import (
     sqrt,
     where,
 )
+from numnet.ops.embedding import embedding
 from numnet.ops.gelu import gelu
 
-# one_hot (issue 13.3, part B)
+# one_hot
 from numnet.ops.indexing import one_hot
+from numnet.ops.interpolate import (  # transposed convolution and upsampling (14.1, B)
+    interpolate,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from numnet.ops.loss import (
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -65,7 +125,9 @@ from numnet.ops.normalization import (
     local_response_norm,
     normalize,
 )
+from numnet.ops.padding import pad
 from numnet.ops.pool import avg_pool2d, max_pool2d
+from numnet.ops.pool1d import avg_pool1d, max_pool1d
 from numnet.ops.reduction import (
     MaxResult,
     amax,
@@ -86,7 +148,6 @@ from numnet.ops.shape import (
     expand,
     flatten,
     getitem,
-    pad,
     permute,
     reshape,
     shape_op,
@@ -97,6 +158,7 @@ from numnet.ops.shape import (
     unsqueeze,
     view,
 )
+from numnet.ops.unpool import max_unpool1d, max_unpool2d
 from numnet.tensor import Tensor
 
 __all__ = [
@@ -113,17 +175,30 @@ __all__ = [
     # activations
     "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
     # convolution, pooling, normalization
-    "conv2d", "conv2d_relu", "max_pool2d", "avg_pool2d", "batch_norm",
+    "conv1d", "conv2d", "conv2d_relu", "max_pool2d", "avg_pool2d", "batch_norm",
+    "max_pool1d", "avg_pool1d", "max_unpool1d", "max_unpool2d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     # losses
     "nll_loss", "cross_entropy", "mse_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
     # regularization
     "dropout",
-    # one-hot encoding (issue 13.3, part B)
+    # one-hot encoding
     "one_hot",
-    # normalization and attention (issue 14)
+    # embedding
+    "embedding",
+    # normalization and attention
     "layer_norm", "group_norm", "instance_norm", "normalize", "scaled_dot_product_attention",
     "gelu", "local_response_norm",
+    # transposed convolution and upsampling
+    "conv_transpose1d", "conv_transpose2d", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear",
+    # activations and dropout variants
+    "relu_", "leaky_relu_", "silu", "elu", "elu_", "celu", "celu_", "selu", "selu_",
+    "softplus", "softsign", "hardtanh", "hardtanh_", "relu6", "hardsigmoid", "hardswish",
+    "mish", "logsigmoid", "prelu", "softmin", "tanhshrink", "threshold", "threshold_",
+    "hardshrink", "softshrink", "glu", "dropout1d", "dropout2d", "dropout3d",
+    "alpha_dropout", "feature_alpha_dropout", "rrelu", "rrelu_",
 ]
 
 
@@ -285,18 +360,3 @@ def kl_div(input, target, size_average=None, reduce=None,  # noqa: A002
             return sum(loss)
         return sum(loss) / input.shape[0]
     return _reduced(loss, reduction)
-
-
-# ---------------------------------------------------------------------- regularization
-def dropout(x, p: float = 0.5, training: bool = True, generator=None) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if not training or p == 0.0:
-        return x
-    if p == 1.0:
-        return x * 0.0
-    rng = (generator or nn_random.default_generator).numpy_generator
-    keep = rng.random(x.shape, dtype=numpy.float64) >= p
-    scale = numpy.asarray(1.0 / (1.0 - p), dtype=x.dtype)
-    return x * Tensor(keep.astype(x.dtype) * scale, _raw=True)

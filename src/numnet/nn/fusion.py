@@ -3,8 +3,11 @@
 ``Conv2d, ReLU, MaxPool2d`` (a pooling with stride = kernel and no padding) runs as one
 ``conv2d_relu`` with pooling, and ``Conv2d, ReLU`` as one ``conv2d_relu``: the same output
 and gradients as the separate layers, bit for bit, without the tensors between them and
-their passes over memory. Nothing outside the run could see those tensors; a hook would, so
-hooks (and subclasses, which may change ``forward``) turn the fusion off.
+their passes over memory. Every ``Conv2d`` option fuses (groups, dilation, padding strings
+and modes: ``conv2d_relu`` is ``conv2d`` with the ReLU in its output step); a pooling with
+``ceil_mode``, ``dilation`` or ``return_indices`` does not. Nothing outside the run could
+see those tensors; a hook would, so hooks (and subclasses, which may change ``forward``)
+turn the fusion off.
 """
 
 from __future__ import annotations
@@ -12,18 +15,27 @@ from __future__ import annotations
 import functools
 
 from numnet.nn.activations import ReLU
-from numnet.nn.layers import Conv2d, MaxPool2d
+from numnet.nn.layers import Conv2d
+from numnet.nn.pooling import MaxPool2d
 
 
 def _fusable(modules) -> int:
     """How many of ``modules`` run as one op: 3 for ``Conv2d, ReLU, MaxPool2d`` (a pooling
-    with stride = kernel and no padding), 2 for ``Conv2d, ReLU``, else 0."""
+    with stride = kernel and no padding, ``_pool_fuses``), 2 for ``Conv2d, ReLU``, else 0."""
     kinds = [type(module) for module in modules]
     if kinds[:2] != [Conv2d, ReLU] or any(m.has_hooks() for m in modules[:2]):
         return 0
     if len(modules) < 3 or kinds[2] is not MaxPool2d or modules[2].has_hooks():
         return 2
-    return 3 if modules[2].tiles() is not None else 2
+    return 3 if _pool_fuses(modules[2]) else 2
+
+
+def _pool_fuses(pool) -> bool:
+    """Whether ``conv2d_relu``'s pooling computes what ``pool`` does: windows side by side
+    (``pool.tiles()``), no ``ceil_mode``, no dilation, no indices returned."""
+    return (pool.tiles() is not None and not getattr(pool, "ceil_mode", False)
+            and getattr(pool, "dilation", 1) in (1, (1, 1))
+            and not getattr(pool, "return_indices", False))
 
 
 def fused_steps(modules):

@@ -1,5 +1,6 @@
-"""Layers: ``Linear Conv2d MaxPool2d AvgPool2d Flatten Dropout BatchNorm1d BatchNorm2d
-Identity``, with PyTorch's arguments, parameter names and default initialization.
+"""Layers: ``Linear Conv2d MaxPool2d AvgPool2d Flatten BatchNorm1d BatchNorm2d
+Identity``, with PyTorch's arguments, parameter names and default initialization (dropout:
+``numnet.nn.dropout``).
 
 Every layer checks its input and names itself and both shapes when they do not fit.
 """
@@ -8,12 +9,14 @@ from __future__ import annotations
 
 import numpy
 
-from numnet import backend
+from numnet import backend, devices
 from numnet.nn import functional as F
 from numnet.nn import init as nn_init
 from numnet.nn.module import Module
 from numnet.nn.parameter import Parameter
+from numnet.nn.pooling import AvgPool2d, MaxPool2d  # re-exported: their old home
 from numnet.ops._grid import int_pair
+from numnet.ops.conv import same_padding
 from numnet.tensor import Tensor
 
 
@@ -101,6 +104,9 @@ class Linear(Module):
         return text
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 def _reset_weight_and_bias(weight, bias, init) -> None:
     if init is None:
         nn_init.default_weight_(weight)
@@ -112,7 +118,179 @@ def _reset_weight_and_bias(weight, bias, init) -> None:
         nn_init.zeros_(bias)
 
 
-class Conv2d(Module):
+class _ConvNd(Module):
+    """What ``Conv1d`` and ``Conv2d`` share (PyTorch's ``_ConvNd``): the arguments, their
+    checks, the weight (K, C / groups, *F) and bias (K,), and the forward through
+    ``padding_mode``."""
+
+    _dims = 2
+    _conv = "conv2d"
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device=None, dtype=None, *, init=None) -> None:
+        super().__init__()
+        devices.check(device)
+        if not isinstance(groups, int) or groups <= 0:
+            raise ValueError("groups must be a positive integer")
+        if in_channels % groups != 0:
+            raise ValueError("in_channels must be divisible by groups")
+        if out_channels % groups != 0:
+            raise ValueError("out_channels must be divisible by groups")
+        self.in_channels = int(in_channels)
+        self.out_channels = int(out_channels)
+        self.kernel_size = self._tuple(kernel_size, "kernel_size")
+        self.stride = self._tuple(stride, "stride")
+        self.dilation = self._tuple(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
+                                 "{'same', 'valid'}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = self._tuple(padding, "padding")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {set(_PADDING_MODES)}, but got "
+                             f"padding_mode='{padding_mode}'")
+        sizes = self.kernel_size + self.stride + self.dilation
+        if min(sizes) < 1 or min(min(pair) for pair in self._padding_pairs()) < 0:
+            raise ValueError(f"{type(self).__name__}: kernel_size, stride and dilation must "
+                             f"be positive and padding non-negative, got "
+                             f"kernel_size={self.kernel_size}, stride={self.stride}, "
+                             f"padding={self.padding}, dilation={self.dilation}")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        self.transposed = False
+        self.output_padding = (0,) * self._dims
+        # F.pad's amounts for padding_mode, the last dim first
+        self._reversed_padding_repeated_twice = [
+            amount for pair in reversed(self._padding_pairs()) for amount in pair]
+        self.init = init
+        dtype = _dtype(dtype)
+        shape = (self.out_channels, self.in_channels // groups) + self.kernel_size
+        self.weight = Parameter(numpy.empty(shape, dtype))
+        if bias:
+            self.bias = Parameter(numpy.empty(self.out_channels, dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def _tuple(self, value, name: str) -> tuple:
+        if self._dims == 2:
+            return int_pair(value, name)
+        if isinstance(value, (tuple, list)) and len(value) == 1:
+            value = value[0]
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{name} must be an int or a sequence of one int, got {value!r}")
+        return (value,)
+
+    def _padding_pairs(self) -> list:
+        """``(before, after)`` zeros per spatial dim (first dim first), strings resolved."""
+        if self.padding == "valid":
+            return [(0, 0)] * self._dims
+        if self.padding == "same":
+            return list(same_padding(self.kernel_size, self.dilation))
+        return [(p, p) for p in self.padding]
+
+    def reset_parameters(self) -> None:
+        _reset_weight_and_bias(self.weight, self.bias, self.init)
+
+    def output_size(self, *sizes: int) -> tuple:
+        """``floor((N + 2P - D (F - 1) - 1) / S) + 1`` per spatial dim of size N (with
+        ``'same'``, N; with ``'valid'``, P = 0)."""
+        axes = zip(sizes, self._padding_pairs(), self.kernel_size, self.stride, self.dilation)
+        return tuple((n + before + after - d * (f - 1) - 1) // s + 1
+                     for n, (before, after), f, s, d in axes)
+
+    def forward(self, x):
+        return self._convolve(x, getattr(F, self._conv))
+
+    def _convolve(self, x, conv):
+        dims = self._dims
+        if x.ndim not in (dims + 1, dims + 2):
+            raise RuntimeError(f"{self!r}: expected {dims + 2}-D input (N, C, {self._sizes}) "
+                               f"or {dims + 1}-D (C, {self._sizes}), got shape "
+                               f"{tuple(x.shape)}")
+        channels = x.shape[-dims - 1]
+        if channels != self.in_channels:
+            raise RuntimeError(f"{self!r}: expected input with {self.in_channels} channels "
+                               f"(dim {x.ndim - dims - 1}), got shape {tuple(x.shape)}")
+        sizes = tuple(x.shape[-dims:])
+        padded = tuple(n + a + b for n, (a, b) in zip(sizes, self._padding_pairs()))
+        reach = tuple(d * (f - 1) + 1 for f, d in zip(self.kernel_size, self.dilation))
+        if any(n < f for n, f in zip(padded, reach)):
+            dilated = "" if reach == self.kernel_size else " (dilated, D (F - 1) + 1)"
+            raise RuntimeError(f"{self!r}: input of shape {tuple(x.shape)} padded to {padded} "
+                               f"is smaller than the kernel {reach}{dilated}")
+        _check_dtype(self, x, self.weight)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x = F.pad(x, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            padding = 0
+        unbatched = x.ndim == dims + 1
+        if unbatched:
+            x = F.unsqueeze(x, 0)
+        y = conv(x, self.weight, self.bias, stride=self.stride, padding=padding,
+                 dilation=self.dilation, groups=self.groups)
+        return F.squeeze(y, 0) if unbatched else y
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,) * self._dims:
+            text += f", padding={self.padding}"
+        if self.dilation != (1,) * self._dims:
+            text += f", dilation={self.dilation}"
+        if self.groups != 1:
+            text += f", groups={self.groups}"
+        if self.bias is None:
+            text += ", bias=False"
+        if self.padding_mode != "zeros":
+            text += f", padding_mode={self.padding_mode}"
+        if self.init is not None:
+            text += f", init={self.init!r}"
+        return text
+
+    def summary_details(self) -> str:
+        def side(values):
+            return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
+
+        padding = self.padding if isinstance(self.padding, str) else side(self.padding)
+        text = (f"K={self.out_channels} F={side(self.kernel_size)} S={side(self.stride)} "
+                f"P={padding}")
+        if self.dilation != (1,) * self._dims:
+            text += f" D={side(self.dilation)}"
+        if self.groups != 1:
+            text += f" G={self.groups}"
+        return text
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C, L) input: ``Conv2d``'s K filters of size F, stride S,
+    padding P, dilation D and groups along one axis (``F.conv1d``, which runs it as a 2-D
+    convolution of height 1).
+
+    Output length ``OL = floor((L + 2P - D (F - 1) - 1) / S) + 1``. Arguments, weight
+    (K, C / groups, F), initialization and ``padding_mode`` as ``Conv2d``.
+
+    Shape:
+        - Input: (N, C, L) or (C, L)
+        - Output: (N, K, OL) or (K, OL)
+
+    Example:
+        >>> import numnet
+        >>> Conv1d(16, 33, 3, stride=2)(numnet.zeros(20, 16, 50)).shape
+        (20, 33, 24)
+    """
+
+    _dims = 1
+    _conv = "conv1d"
+    _sizes = "L"
+
+
+class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation, as in every framework) over (N, C, H, W) input.
 
     In the lecture's words: K filters (``out_channels``), each of size F x F
@@ -123,67 +301,52 @@ class Conv2d(Module):
 
         M = (N - F + 2P) / S + 1        (rounded down)
 
-    ``y[n, k] = b[k] + sum_c weight[k, c] * x_padded[n, c]`` (cross-correlation with stride S).
+    and, with dilation D (the filter's taps D apart, a window spanning ``D (F - 1) + 1``)::
+
+        OH = floor((H + 2P - D (F - 1) - 1) / S) + 1
+
+    ``y[n, k] = b[k] + sum_c weight[k, c] * x_padded[n, c]`` (cross-correlation with stride S);
+    with ``groups`` = G the C channels form G groups, each convolved with its own K / G
+    filters of C / G channels (G = C: depthwise).
 
     Default initialization (PyTorch's): ``weight ~ kaiming_uniform_(a=sqrt(5))``, i.e.
-    U(-1/sqrt(C F F), 1/sqrt(C F F)), and ``bias`` from the same range; with ``init='he'``
-    etc. the weight uses that scheme (fans: ``fan_in = C F F``, ``fan_out = K F F``) and the
-    bias starts at zero.
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with ``fan_in = C / G F F``, and ``bias`` from the
+    same range; with ``init='he'`` etc. the weight uses that scheme (``fan_out = K F F``) and
+    the bias starts at zero.
 
     Args:
         in_channels: C.
         out_channels: K, the number of filters.
         kernel_size: F (an int, or a pair (FH, FW)).
         stride: S (int or pair).
-        padding: P (int or pair), zeros on each side.
+        padding: P (int or pair) on each side, or ``'valid'`` (none) or ``'same'`` (the
+            output as large as the input; stride 1 only; an odd ``D (F - 1)`` puts the
+            extra row / column at the bottom / right, as PyTorch).
+        dilation: D (int or pair), the spacing between the filter's taps.
+        groups: G, dividing C and K.
         bias: learn one bias per filter.
-        init: optional initialization scheme by name (or callable) for the weight.
+        padding_mode: what the padding holds: ``'zeros'``, ``'reflect'``, ``'replicate'``
+            or ``'circular'`` (the last three pad with ``F.pad``, then convolve unpadded).
+        device: None or the CPU (numnet runs on the CPU only).
         dtype: parameter dtype (default: numnet's default dtype).
+        init: optional initialization scheme by name (or callable) for the weight.
 
     Shape:
         - Input: (N, C, H, W) or (C, H, W)
-        - Weight: (K, C, FH, FW)
-        - Output: (N, K, OH, OW), ``OH = (H - FH + 2 PH) // SH + 1``, likewise OW.
+        - Weight: (K, C / G, FH, FW)
+        - Output: (N, K, OH, OW), ``OH = (H + 2 PH - DH (FH - 1) - 1) // SH + 1``, likewise
+          OW.
 
     Example:
         >>> import numnet
         >>> conv = Conv2d(1, 6, kernel_size=5, padding=2)
         >>> conv(numnet.zeros(2, 1, 28, 28)).shape
         (2, 6, 28, 28)
+        >>> Conv2d(8, 8, 3, padding="same", groups=8, padding_mode="reflect").weight.shape
+        (8, 1, 3, 3)
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, bias: bool = True, init=None, *, dtype=None) -> None:
-        super().__init__()
-        self.in_channels = int(in_channels)
-        self.out_channels = int(out_channels)
-        self.kernel_size = int_pair(kernel_size, "kernel_size")
-        self.stride = int_pair(stride, "stride")
-        self.padding = int_pair(padding, "padding")
-        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: kernel_size and stride must be positive and padding "
-                             f"non-negative, got kernel_size={self.kernel_size}, "
-                             f"stride={self.stride}, padding={self.padding}")
-        self.init = init
-        dtype = _dtype(dtype)
-        shape = (self.out_channels, self.in_channels) + self.kernel_size
-        self.weight = Parameter(numpy.empty(shape, dtype))
-        if bias:
-            self.bias = Parameter(numpy.empty(self.out_channels, dtype))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        _reset_weight_and_bias(self.weight, self.bias, self.init)
-
-    def output_size(self, height: int, width: int) -> tuple:
-        """``((H - F + 2P) // S + 1, (W - F + 2P) // S + 1)``."""
-        return tuple((n - f + 2 * p) // s + 1 for n, f, p, s in
-                     zip((height, width), self.kernel_size, self.padding, self.stride))
-
-    def forward(self, x):
-        return self._convolve(x, F.conv2d)
+    _sizes = "H, W"
 
     def forward_relu(self, x, pool=None):
         """``relu(self(x))``, or ``pool(relu(self(x)))`` for a ``MaxPool2d`` whose windows
@@ -196,137 +359,13 @@ class Conv2d(Module):
             raise ValueError(f"{pool!r} cannot be fused: its windows overlap or are padded")
         batch_shape = tuple(x.shape[:-3])
 
-        def conv_relu_pool(x4, weight, bias, stride, padding):
-            out_shape = batch_shape + (self.out_channels,) + self.output_size(*x4.shape[-2:])
+        def conv_relu_pool(x4, weight, bias, stride, padding, dilation, groups):
+            out_shape = batch_shape + (self.out_channels,) + self.output_size(*x.shape[-2:])
             pool._check_shape(out_shape)
-            return F.conv2d_relu(x4, weight, bias, stride=stride, padding=padding, pool=window)
+            return F.conv2d_relu(x4, weight, bias, stride=stride, padding=padding, pool=window,
+                                 dilation=dilation, groups=groups)
 
         return self._convolve(x, conv_relu_pool)
-
-    def _convolve(self, x, conv):
-        if x.ndim not in (3, 4):
-            raise RuntimeError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                               f"got shape {tuple(x.shape)}")
-        channels = x.shape[-3]
-        if channels != self.in_channels:
-            raise RuntimeError(f"{self!r}: expected input with {self.in_channels} channels "
-                               f"(dim {x.ndim - 3}), got shape {tuple(x.shape)}")
-        height, width = x.shape[-2:]
-        for n, f, p in zip((height, width), self.kernel_size, self.padding):
-            if n + 2 * p < f:
-                raise RuntimeError(
-                    f"{self!r}: input of shape {tuple(x.shape)} padded to "
-                    f"{(height + 2 * self.padding[0], width + 2 * self.padding[1])} is smaller "
-                    f"than the kernel {self.kernel_size}")
-        _check_dtype(self, x, self.weight)
-        unbatched = x.ndim == 3
-        if unbatched:
-            x = F.unsqueeze(x, 0)
-        y = conv(x, self.weight, self.bias, stride=self.stride, padding=self.padding)
-        return F.squeeze(y, 0) if unbatched else y
-
-    def extra_repr(self) -> str:
-        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}")
-        if self.padding != (0, 0):
-            text += f", padding={self.padding}"
-        if self.bias is None:
-            text += ", bias=False"
-        if self.init is not None:
-            text += f", init={self.init!r}"
-        return text
-
-    def summary_details(self) -> str:
-        return (f"K={self.out_channels} F={_side(self.kernel_size)} S={_side(self.stride)} "
-                f"P={_side(self.padding)}")
-
-
-def _side(pair: tuple) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
-
-
-class _Pool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = kernel_size if stride is None else stride
-        self.padding = padding
-        kernel = int_pair(kernel_size, "kernel_size")
-        pad = int_pair(padding, "padding")
-        if any(p > f // 2 for p, f in zip(pad, kernel)):
-            raise RuntimeError(f"{self._get_name()}: pad should be at most half of effective "
-                               f"kernel size, but got pad={padding} and "
-                               f"kernel_size={kernel_size}")
-
-    def _check_shape(self, shape: tuple) -> None:
-        if len(shape) not in (3, 4):
-            raise RuntimeError(f"{self!r}: expected 4-D input (N, C, H, W) or 3-D (C, H, W), "
-                               f"got shape {shape}")
-        kernel = int_pair(self.kernel_size, "kernel_size")
-        pad = int_pair(self.padding, "padding")
-        if any(n + 2 * p < f for n, f, p in zip(shape[-2:], kernel, pad)):
-            raise RuntimeError(f"{self!r}: input of shape {shape} is smaller than the "
-                               f"pooling window {kernel}")
-
-    def tiles(self):
-        """The window ``(F_h, F_w)`` when the windows lie side by side (stride = kernel, no
-        padding), else None."""
-        kernel = int_pair(self.kernel_size, "kernel_size")
-        stride_ok = int_pair(self.stride, "stride") == kernel
-        return kernel if stride_ok and int_pair(self.padding, "padding") == (0, 0) else None
-
-    def _pool(self, name: str, x):
-        self._check_shape(tuple(x.shape))
-        fn = getattr(F, name)
-        unbatched = x.ndim == 3
-        if unbatched:
-            x = F.unsqueeze(x, 0)
-        y = fn(x, self.kernel_size, stride=self.stride, padding=self.padding)
-        return F.squeeze(y, 0) if unbatched else y
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-
-    def summary_details(self) -> str:
-        kernel = _side(int_pair(self.kernel_size, "kernel_size"))
-        text = f"F={kernel} S={_side(int_pair(self.stride, 'stride'))}"
-        padding = int_pair(self.padding, "padding")
-        return text if padding == (0, 0) else text + f" P={_side(padding)}"
-
-
-class MaxPool2d(_Pool2d):
-    """Max pooling (subsampling): the maximum of each F x F window, moved with stride S.
-
-    Output size per spatial dim: ``(N - F + 2P) // S + 1``; ``stride`` defaults to
-    ``kernel_size`` (non-overlapping windows). Padding counts as -inf.
-
-    Shape:
-        - Input: (N, C, H, W) or (C, H, W)
-        - Output: (N, C, OH, OW)
-
-    Example:
-        >>> import numnet
-        >>> MaxPool2d(2)(numnet.zeros(1, 6, 28, 28)).shape
-        (1, 6, 14, 14)
-    """
-
-    def forward(self, x):
-        return self._pool("max_pool2d", x)
-
-
-class AvgPool2d(_Pool2d):
-    """Average pooling: the mean of each F x F window, moved with stride S.
-
-    Output size per spatial dim: ``(N - F + 2P) // S + 1``; ``stride`` defaults to
-    ``kernel_size``.
-
-    Shape:
-        - Input: (N, C, H, W) or (C, H, W)
-        - Output: (N, C, OH, OW)
-    """
-
-    def forward(self, x):
-        return self._pool("avg_pool2d", x)
 
 
 class Flatten(Module):
@@ -348,31 +387,6 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
-
-
-class Dropout(Module):
-    """In training, zero each element with probability ``p`` and scale survivors by 1/(1-p).
-
-    The scaling keeps the expected value, so in eval mode the layer is the identity. Masks
-    are drawn from numnet's default generator (``numnet.manual_seed``) or ``generator``.
-
-    Args:
-        p: probability of zeroing an element.
-        generator: optional numnet Generator.
-    """
-
-    def __init__(self, p: float = 0.5, generator=None) -> None:
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.generator = generator
-
-    def forward(self, x):
-        return F.dropout(x, self.p, self.training, self.generator)
-
-    def extra_repr(self) -> str:
-        return f"p={self.p}"
 
 
 class _BatchNorm(Module):
@@ -501,5 +515,5 @@ class BatchNorm2d(_BatchNorm):
     _expected = "4-D (N, C, H, W)"
 
 
-__all__ = ["Identity", "Linear", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten", "Dropout",
+__all__ = ["Identity", "Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "Flatten",
            "BatchNorm1d", "BatchNorm2d"]

@@ -128,7 +128,7 @@ class Module:
         modules = self.__dict__["_modules"]
         buffers = self.__dict__["_buffers"]
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             self.register_parameter(name, value)
         elif name in params:
             if value is not None:
@@ -136,7 +136,7 @@ class Module:
                                 f"'{name}' (numnet.nn.Parameter or None expected)")
             params[name] = None
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep="_modules")
             modules[name] = value
         elif name in modules:
             if value is not None:
@@ -151,10 +151,13 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: str) -> None:
+        """Drop ``name`` from the plain attributes and the registries other than ``keep``
+        (a re-assigned parameter or child keeps its place in the order, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for key in ("_parameters", "_modules", "_buffers"):
-            self.__dict__[key].pop(name, None)
+            if key != keep:
+                self.__dict__[key].pop(name, None)
         self.__dict__["_non_persistent_buffers"].discard(name)
 
     def __getattr__(self, name: str):
@@ -220,25 +223,94 @@ class Module:
     register_module = add_module
 
     def get_submodule(self, target: str) -> "Module":
-        """The submodule at dotted path ``target`` (``''`` is self)."""
-        module = self
+        """The submodule at the dotted path ``target`` (``''`` is the module itself).
+
+        Raises:
+            AttributeError: a step of the path is no attribute (``"Linear has no attribute
+                `x`"``) or not a Module (``"`weight` is not an nn.Module"``), as in PyTorch.
+
+        Example:
+            >>> from numnet import nn
+            >>> net = nn.Sequential(nn.Linear(2, 3), nn.Sequential(nn.ReLU()))
+            >>> net.get_submodule('1.0')
+            ReLU()
+        """
         if target == "":
-            return module
-        for part in target.split("."):
-            if part not in module._modules or module._modules[part] is None:
-                raise AttributeError(f"{module._get_name()} has no submodule `{part}`")
-            module = module._modules[part]
+            return self
+        module = self
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")
         return module
+
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, replacing what is there.
+
+        The parent (the path without its last name) must exist; with ``strict`` the last name
+        must exist too. ValueError for an empty ``target`` or a ``module`` that is not a
+        Module; AttributeError for a missing parent or a target that is not a Module.
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The Parameter at the dotted path ``target`` (``'0.weight'``); AttributeError if the
+        path does not exist or does not end at a Parameter."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        param = getattr(module, name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{name}` is not an nn.Parameter")
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at the dotted path ``target`` (``'1.running_mean'``); AttributeError if
+        the path does not exist or does not end at a buffer."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{name}`")
+        if name not in module._buffers:
+            raise AttributeError(f"`{name}` is not a buffer")
+        return getattr(module, name)
 
     # ------------------------------------------------------------------ iteration
     def named_modules(self, memo=None, prefix: str = "", remove_duplicate: bool = True):
-        """Yield ``(dotted name, module)`` for self and every descendant, depth first."""
+        """Yield ``(dotted name, module)`` for self and every descendant, depth first (a
+        module reached twice appears once, unless ``remove_duplicate=False``).
+
+        Args:
+            memo: a set of modules to skip; the modules yielded are added to it.
+            prefix: prepended to every name (``prefix='model'`` gives ``'model.0'``).
+            remove_duplicate: skip a module already yielded (default True).
+
+        Example:
+            >>> from numnet import nn
+            >>> shared = nn.Linear(2, 2)
+            >>> net = nn.Sequential(shared, nn.Sequential(shared, nn.ReLU()))
+            >>> [name for name, _ in net.named_modules(prefix='net')]
+            ['net', 'net.0', 'net.1', 'net.1.1']
+        """
         if memo is None:
             memo = set()
+        if self in memo:
+            return
         if remove_duplicate:
-            if id(self) in memo:
-                return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, module in self._modules.items():
             if module is None:
@@ -247,6 +319,7 @@ class Module:
             yield from module.named_modules(memo, sub, remove_duplicate)
 
     def modules(self):
+        """Yield self and every descendant module once, depth first."""
         for _, module in self.named_modules():
             yield module
 
@@ -305,8 +378,9 @@ class Module:
         """Set training mode (Dropout drops, BatchNorm uses batch statistics) recursively."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for module in self.modules():
-            object.__setattr__(module, "training", mode)
+        object.__setattr__(self, "training", mode)
+        for module in self.children():
+            module.train(mode)
         return self
 
     def eval(self) -> "Module":

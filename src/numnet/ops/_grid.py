@@ -12,7 +12,8 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 
-def int_pair(value, name: str, minimum: int | None = None, error: type = ValueError) -> tuple:
+def int_pair(value, name: str, minimum: int | None = None, error: type = ValueError,
+             bound_error: type = ValueError) -> tuple:
     """``value``, an int or a pair of ints, as ``(for H, for W)``: F, S, P or an image size.
 
     Args:
@@ -21,25 +22,27 @@ def int_pair(value, name: str, minimum: int | None = None, error: type = ValueEr
         minimum: when given, both numbers must be ``>= minimum``.
         error: the exception raised when ``value`` is not an int or a pair of ints (the
             ops in ``ops/`` raise TypeError, the layers and transforms ValueError).
+        bound_error: the exception raised for a number below ``minimum`` (the ops raise
+            RuntimeError, as PyTorch's do; the layers and transforms ValueError).
 
     Raises:
         ``error``: ``"{name} must be an int or a pair of ints, got {value!r}"``.
-        ValueError: ``"{name} must be >= {minimum}, got {value!r}"``.
+        ``bound_error``: ``"{name} must be >= {minimum}, got {value!r}"``.
     """
     if isinstance(value, numbers.Integral):
-        return _at_least((int(value), int(value)), value, name, minimum)
+        return _at_least((int(value), int(value)), value, name, minimum, bound_error)
     try:
         pair = tuple(value)
     except TypeError:  # neither an int nor a sequence, e.g. a float
         pair = ()
     if len(pair) != 2 or not all(isinstance(v, numbers.Integral) for v in pair):
         raise error(f"{name} must be an int or a pair of ints, got {value!r}")
-    return _at_least((int(pair[0]), int(pair[1])), value, name, minimum)
+    return _at_least((int(pair[0]), int(pair[1])), value, name, minimum, bound_error)
 
 
-def _at_least(pair: tuple, value, name: str, minimum: int | None) -> tuple:
+def _at_least(pair: tuple, value, name: str, minimum: int | None, error: type) -> tuple:
     if minimum is not None and min(pair) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
+        raise error(f"{name} must be >= {minimum}, got {value!r}")
     return pair
 
 
@@ -65,6 +68,15 @@ def _windows(xp, kernel, stride, out_size, writeable: bool = False):
     sn, sc, sy, sx = xp.strides
     shape = xp.shape[:2] + tuple(kernel) + tuple(out_size)
     strides = (sn, sc, sy, sx, stride[0] * sy, stride[1] * sx)
+    return as_strided(xp, shape, strides, writeable=writeable)
+
+
+def _dilated_windows(xp, kernel, stride, out_size, dilation, writeable: bool = False):
+    """``v[n, c, i, j, oh, ow] = xp[n, c, oh S_h + i D_h, ow S_w + j D_w]`` (no copy): the
+    windows of ``_windows`` with their taps ``D`` apart (dilation; D = 1 is ``_windows``)."""
+    sn, sc, sy, sx = xp.strides
+    shape = xp.shape[:2] + tuple(kernel) + tuple(out_size)
+    strides = (sn, sc, dilation[0] * sy, dilation[1] * sx, stride[0] * sy, stride[1] * sx)
     return as_strided(xp, shape, strides, writeable=writeable)
 
 

@@ -1,4 +1,5 @@
-"""Convolution over NCHW batches: ``Conv2d`` and ``conv2d``, the lecture's CNN layer.
+"""Convolution over NCHW batches: ``Conv2d`` and ``conv2d``, the lecture's CNN layer
+(``conv1d``, in ``ops/conv1d.py``, runs on it).
 
 The lecture's CNN: K filters of size F, applied with stride S over an input zero-padded by
 P on every side. Along each spatial axis of size N the output has
@@ -6,19 +7,28 @@ P on every side. Along each spatial axis of size N the output has
     ``(N - F + 2P) / S + 1``   (rounded down)
 
 positions; PyTorch writes the same formula with ``H_in, kernel_size, stride, padding``.
-Every op accepts ``F``, ``S`` and ``P`` as an int or as a pair ``(for H, for W)``.
+With dilation D (a filter's taps D apart, so it spans ``D (F - 1) + 1`` pixels) it is
+
+    ``OH = floor((H + 2P - D (F - 1) - 1) / S) + 1``.
+
+Every op accepts ``F``, ``S``, ``P`` and ``D`` as an int or as a pair ``(for H, for W)``;
+``padding`` may also be ``'valid'`` (P = 0) or ``'same'`` (stride 1, output size = input
+size; ``resolve_padding``). ``groups`` = G splits the C channels into G groups, each
+convolved with its own K / G filters (G = C: depthwise).
 
 The algorithm is the lecture's (``ops/reference.py`` writes it out in plain NumPy):
 
 - **forward**: im2col lays the windows of the padded input out as the columns ``X_col``
   ``(C F_h F_w, N OH OW)``, one column per output pixel of every sample; ONE matrix product
-  with the filters ``W_mat`` ``(K, C F_h F_w)`` gives ``Y = W_mat X_col + b``.
+  with the filters ``W_mat`` ``(K, C F_h F_w)`` gives ``Y = W_mat X_col + b`` (with groups,
+  one batched matmul of G products, ``conv_kernels.gemm_grouped``).
 - **backward**: ``gW = gY X_col^T``, ``gb`` = the sum of ``gY``, and ``gX_col = W_mat^T gY``,
   which col2im adds back to the pixels each column came from: ``F_h F_w`` strided adds, one
   per kernel offset (for stride 1, ``F_h`` adds with the column shifts done inside the
   product). For stride 1 ``gx`` is also the "full" convolution of the padded ``gy`` with
-  the flipped filters; whichever of the two moves less memory is used. Gradients nobody
-  needs are not computed.
+  the flipped filters; whichever of the two moves less memory is used (with groups or
+  dilation at stride 1, always the full convolution). Gradients nobody needs are not
+  computed.
 
 ``Conv2d`` runs these products chunk by chunk over the batch, on every core, with the
 machinery (the column layout, wide rows for stride 1, chunk sizes, GEMM shapes, threads and
@@ -28,10 +38,19 @@ ReLU and max pooling that follow a convolution into it.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops._grid import _check_input, _output_size, _pad_into, _windows, _workspace, int_pair
+from numnet.ops._grid import (
+    _check_input,
+    _dilated_windows,
+    _output_size,
+    _pad_into,
+    _workspace,
+    int_pair,
+)
 from numnet.ops._util import as_tensor
 from numnet.ops.conv_kernels import (
     ConvGeometry,
@@ -43,29 +62,46 @@ from numnet.ops.conv_kernels import (
     sum_in_order,
     weight_grad,
 )
+from numnet.ops.padding import pad
 
 
 class Conv2d(Function):
     """2-D convolution (cross-correlation, like every framework) of ``x`` with K filters
-    of size F, stride S and zero padding P (each an int or a pair, ``(F_h, F_w)`` etc.).
+    of size F, stride S, zero padding P and dilation D (each an int or a pair,
+    ``(F_h, F_w)`` etc.), the channels split into G groups (``groups``).
 
-    ``y[n, k, oh, ow] = b[k] + sum_{c, i, j} x_pad[n, c, oh S_h + i, ow S_w + j] W[k, c, i, j]``
+    ``y[n, k, oh, ow] = b[k] + sum_{c, i, j} x_pad[n, g C/G + c, oh S_h + i D_h,
+    ow S_w + j D_w] W[k, c, i, j]`` where ``g = k // (K/G)`` is filter k's group: each group
+    of C/G input channels has its own K/G filters (G = C: depthwise).
 
     As matrices, with ``X_col`` the im2col columns ``(C F_h F_w, N OH OW)`` (one column per
     output pixel of every sample) and ``W_mat = W.reshape(K, C F_h F_w)``:
     ``Y = W_mat X_col + b``, so ``gW = gY X_col^T``, ``gb = sum of gY over N, OH, OW``, and
-    ``gX_col = W_mat^T gY``, which col2im adds back to the pixels each column came from.
-    Shapes: x (N, C, H, W), W (K, C, F_h, F_w), b (K,), y (N, K, OH, OW) with
-    ``OH = floor((H - F_h + 2 P_h) / S_h) + 1`` (same for OW).
+    ``gX_col = W_mat^T gY``, which col2im adds back to the pixels each column came from;
+    with groups, each product is G products in one batched matmul, group g's rows of
+    ``X_col`` by its ``W_mat[g]`` (K/G, C/G F_h F_w).
+    Shapes: x (N, C, H, W), W (K, C/G, F_h, F_w), b (K,), y (N, K, OH, OW) with
+    ``OH = floor((H + 2 P_h - D_h (F_h - 1) - 1) / S_h) + 1`` (same for OW; for D = 1 the
+    lecture's ``(H - F + 2P) / S + 1``).
 
     The products run per batch chunk (``conv_kernels.map_chunks``); in a chunk of m
     samples the columns are ``(C F_h F_w, m OH row_width)``, where ``row_width`` is OW, or
     the padded width for stride 1 (wide rows, see ``conv_kernels.ConvGeometry``).
     """
 
-    def __init__(self, stride=1, padding=0):
-        self.stride = int_pair(stride, "conv2d: stride", 1, TypeError)
-        self.padding = int_pair(padding, "conv2d: padding", 0, TypeError)
+    def __init__(self, stride=1, padding=0, dilation=1, groups=1):
+        self.stride = int_pair(stride, "conv2d: stride", 1, TypeError, RuntimeError)
+        self.padding = int_pair(padding, "conv2d: padding", 0, TypeError, RuntimeError)
+        self.dilation = int_pair(dilation, "conv2d: dilation", None, TypeError)
+        if min(self.dilation) < 1:
+            raise RuntimeError(f"conv2d: non-positive dilation is not supported, got "
+                               f"dilation={dilation!r}")
+        if not isinstance(groups, numbers.Integral) or isinstance(groups, bool):
+            raise TypeError(f"conv2d: groups must be an int, got {groups!r}")
+        if groups < 1:
+            raise RuntimeError(f"conv2d: non-positive groups is not supported, got "
+                               f"groups={groups}")
+        self.groups = int(groups)
 
     def _output_arrays(self, n: int, k: int, oh: int, ow: int, dtype):
         """The output array (and whatever backward needs besides the input and weight)."""
@@ -88,12 +124,14 @@ class Conv2d(Function):
             x = x[None]
         n = x.shape[0]
         k, _, kh, kw = weight.shape
-        oh, ow = _output_size("conv2d", x.shape, (kh, kw), self.stride, self.padding)
-        geometry = ConvGeometry.of(x.shape, weight.shape, self.stride, self.padding, (oh, ow))
+        reach = _reach((kh, kw), self.dilation)
+        oh, ow = _output_size("conv2d", x.shape, reach, self.stride, self.padding)
+        geometry = ConvGeometry.of(x.shape, weight.shape, self.stride, self.padding, (oh, ow),
+                                   self.dilation, self.groups)
         self.geometry = geometry
         row_width = geometry.row_width
         out = self._output_arrays(n, k, oh, ow, x.dtype)
-        w_mat = weight.reshape(k, -1)
+        w_mat = self._weight_matrix(weight)
 
         def run(start, stop):
             m = stop - start  # samples in this chunk
@@ -129,11 +167,20 @@ class Conv2d(Function):
         gx = gW = gb = None
         if needs_gx:
             gx = numpy.empty(geometry.x_shape, dtype=gy.dtype)
-        use_full = needs_gx and self.stride == (1, 1) and full_is_cheaper(geometry)
+        use_full = (needs_gx and self.stride == (1, 1) and geometry.plain
+                    and full_is_cheaper(geometry))
+        transposed = None
+        if needs_gx and self.stride == (1, 1) and not geometry.plain:
+            transposed = self._transposed_convolution()
 
         def run(start, stop):
             m = stop - start  # samples in this chunk
             gy_chunk, scratch = self._output_grad(gy, start, stop)
+            if transposed is not None:
+                padding, flipped = transposed
+                function = Conv2d(1, padding, self.dilation, self.groups)  # one per thread
+                function.needs_input_grad = (False, False)
+                numpy.copyto(gx[start:stop], function.forward(gy_chunk, flipped))
             if use_full:
                 x_chunk = self.x[start:stop] if needs_gW else None
                 parts = self._input_grad_full(gy_chunk, x_chunk, gx[start:stop], needs_gb)
@@ -148,9 +195,9 @@ class Conv2d(Function):
                 gb_part = gy_mat.sum(axis=1)
             if needs_gW:
                 cols = chunk_columns(self.x[start:stop], geometry)
-                gW_part = weight_grad(gy_mat, cols, m, oh * row_width)
+                gW_part = weight_grad(gy_mat, cols, m, oh * row_width, self.groups)
                 _workspace.give(cols)
-            if needs_gx:
+            if needs_gx and transposed is None:
                 self._input_grad_col2im(gy_mat, gx[start:stop])
             _workspace.give(gy_mat)
             _workspace.give(scratch)
@@ -167,28 +214,62 @@ class Conv2d(Function):
             gx = gx[0]
         return gx, gW, gb
 
+    def _weight_matrix(self, weight):
+        """``W_mat``: (K, C F_h F_w), or (G, K/G, C/G F_h F_w) with groups."""
+        k = weight.shape[0]
+        if self.groups == 1:
+            return weight.reshape(k, -1)
+        return weight.reshape(self.groups, k // self.groups, -1)
+
+    def _transposed_convolution(self):
+        """Stride 1 with groups or dilation: ``gx`` as a convolution of ``gy``, the "full"
+        one, with the filters flipped and regrouped (the col2im's ``F_h F_w`` strided adds
+        cost 3-4x more for a depthwise layer):
+
+        ``gx[n, g C/G + c] = sum_{k, i, j} gy_pad[n, g K/G + k, y + i D_h, x + j D_w]
+        W[g K/G + k, c, F_h-1-i, F_w-1-j]``, ``gy`` zero-padded by ``D (F - 1) - P``: a
+        convolution with dilation D, G groups and the filters ``W'`` (C, K/G, F_h, F_w).
+
+        Returns:
+            ``(padding, W')`` of the convolution to run on each chunk's ``gy``, or None
+            where ``P > D (F - 1)`` (col2im then).
+        """
+        k, c_group, kh, kw = self.geometry.weight_shape
+        groups = self.groups
+        padding = [d * (f - 1) - p for f, d, p in zip((kh, kw), self.dilation, self.padding)]
+        if min(padding) < 0:
+            return None
+        flipped = self.weight.reshape(groups, k // groups, c_group, kh, kw)
+        flipped = flipped.transpose(0, 2, 1, 3, 4).reshape(groups * c_group, k // groups, kh, kw)
+        return padding, numpy.ascontiguousarray(flipped[:, :, ::-1, ::-1])
+
     def _input_grad_col2im(self, gy_mat, gx):
-        """``gX_col = W_mat^T gY`` (one GEMM), then col2im: one strided add per (i, j)
-        (stride 1 takes ``_input_grad_col2im_rows``: one add per kernel row).
+        """``gX_col = W_mat^T gY`` (one GEMM; with groups, one batched matmul over them),
+        then col2im: one strided add per (i, j) (stride 1 without groups or dilation takes
+        ``_input_grad_col2im_rows``: one add per kernel row).
 
         ``gy_mat`` is the chunk's ``gY`` as ``(K, m OH row_width)``; ``gx`` (m, C, H, W)
         is written in place.
         """
-        if self.stride == (1, 1):
-            return self._input_grad_col2im_rows(gy_mat, gx)
         geometry = self.geometry
-        k, c, kh, kw = geometry.weight_shape
+        if self.stride == (1, 1) and geometry.plain:
+            return self._input_grad_col2im_rows(gy_mat, gx)
+        kh, kw = geometry.weight_shape[2:]
+        c = geometry.x_shape[1]
         oh = geometry.out_size[0]
         row_width = geometry.row_width
         padded_h, padded_w = geometry.padded_size
         pad_h, pad_w = geometry.padding
         m = gx.shape[0]  # samples in this chunk
         h, w = geometry.x_shape[2:]
-        gx_cols_mat = gemm(self.weight.reshape(k, -1).T, gy_mat, m, oh * row_width)
+        w_mat = self._weight_matrix(self.weight)
+        w_mat_t = w_mat.T if self.groups == 1 else w_mat.transpose(0, 2, 1)
+        gx_cols_mat = gemm(w_mat_t, gy_mat, m, oh * row_width)
         gx_cols = gx_cols_mat.reshape(m, c, kh, kw, oh, row_width)
         gx_padded = _workspace.take((m, c, padded_h, padded_w), gx_cols.dtype)
         gx_padded[...] = 0
-        windows = _windows(gx_padded, (kh, kw), self.stride, (oh, row_width), writeable=True)
+        windows = _dilated_windows(gx_padded, (kh, kw), self.stride, (oh, row_width),
+                                   geometry.dilation, writeable=True)
         for i in range(kh):
             for j in range(kw):
                 windows[:, :, i, j] += gx_cols[:, :, i, j]
@@ -278,17 +359,22 @@ class Conv2d(Function):
         _workspace.give(gx_mat)
         return gW_part, gb_part
 
-    @staticmethod
-    def _check(x, weight, bias) -> None:
+    def _check(self, x, weight, bias) -> None:
         extra = f" (weight {tuple(weight.shape)})"
         _check_input("conv2d", x, extra)
         if weight.ndim != 4:
             raise RuntimeError(f"conv2d: expected a 4-D weight (K, C, F_h, F_w), got shape "
                                f"{tuple(weight.shape)} (input {tuple(x.shape)})")
-        if x.shape[-3] != weight.shape[1]:
-            raise RuntimeError(f"conv2d: input of shape {tuple(x.shape)} has {x.shape[-3]} "
-                               f"channels, but weight of shape {tuple(weight.shape)} expects "
-                               f"{weight.shape[1]} (weight is (K, C, F_h, F_w))")
+        groups = self.groups
+        if weight.shape[0] % groups:
+            raise RuntimeError(f"conv2d: given groups={groups}, expected weight to be "
+                               f"divisible by {groups} at dimension 0, but got weight of "
+                               f"shape {tuple(weight.shape)} instead")
+        if x.shape[-3] != weight.shape[1] * groups:
+            raise RuntimeError(f"conv2d: given groups={groups}, weight of shape "
+                               f"{tuple(weight.shape)} expects input {tuple(x.shape)} to have "
+                               f"{weight.shape[1] * groups} channels, but got {x.shape[-3]} "
+                               f"channels instead (weight is (K, C/groups, F_h, F_w))")
         if weight.dtype != x.dtype:
             raise RuntimeError(f"conv2d: input dtype {x.dtype} and weight dtype "
                                f"{weight.dtype} differ; convert one of them")
@@ -302,18 +388,63 @@ class Conv2d(Function):
                                    f"{bias.dtype} differ; convert one of them")
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0):
-    """2-D convolution of ``x`` with K filters of size F (the lecture's CNN layer).
+def _reach(kernel, dilation) -> tuple:
+    """The span ``D (F - 1) + 1`` of a dilated filter along each axis (F for D = 1)."""
+    return tuple(d * (f - 1) + 1 for f, d in zip(kernel, dilation))
 
-    Output size per spatial axis: ``floor((N - F + 2P) / S) + 1`` for input size N,
-    filter size F, stride S and padding P (zeros on every side).
+
+def same_padding(kernel, dilation) -> tuple:
+    """PyTorch's ``padding='same'``: ``((top, bottom), (left, right))`` adding up to
+    ``D (F - 1)`` per axis, the odd one of an even total at the bottom / right."""
+    totals = [d * (f - 1) for f, d in zip(kernel, dilation)]
+    return tuple((total // 2, total - total // 2) for total in totals)
+
+
+def resolve_padding(x, weight, stride, padding, dilation) -> tuple:
+    """``(x, padding)`` for ``Conv2d``: a string ``padding`` as numbers, PyTorch's way.
+
+    ``'valid'`` is 0; ``'same'`` (stride 1 only) keeps the output size: the padding of
+    ``same_padding``; where ``D (F - 1)`` is odd (an even filter, D odd), the extra row /
+    column goes onto a zero-padded copy of ``x`` (``pad``, as PyTorch), the rest to
+    ``Conv2d``.
+    Numbers pass through as they are.
+    """
+    if not isinstance(padding, str):
+        return x, padding
+    if padding == "valid":
+        return x, 0
+    if padding != "same":
+        raise RuntimeError(f"Invalid padding string: {padding!r}")
+    if int_pair(stride, "conv2d: stride", 1, TypeError, RuntimeError) != (1, 1):
+        raise RuntimeError("padding='same' is not supported for strided convolutions")
+    kernel = tuple(weight.shape[-2:]) if weight.ndim >= 2 else (1, 1)
+    dilation = int_pair(dilation, "conv2d: dilation", 1, TypeError, RuntimeError)
+    (top, bottom), (left, right) = same_padding(kernel, dilation)
+    if (top, left) != (bottom, right):
+        x = pad(x, (0, right - left, 0, bottom - top))
+    return x, (top, left)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1,  # noqa: A002
+           groups=1):
+    """2-D convolution of ``input`` with K filters of size F (the lecture's CNN layer).
+
+    Output size per spatial axis: ``floor((N + 2P - D (F - 1) - 1) / S) + 1`` for input
+    size N, filter size F, stride S, padding P (zeros on every side) and dilation D; for
+    D = 1 the lecture's ``(N - F + 2P) / S + 1``.
 
     Args:
-        x: input (N, C, H, W), or (C, H, W) for a single sample.
-        weight: the K filters, (K, C, F_h, F_w) (``(K, C, F, F)`` for square ones).
+        input: (N, C, H, W), or (C, H, W) for a single sample.
+        weight: the K filters, (K, C / groups, F_h, F_w) (``(K, C, F, F)`` for square ones
+            without groups).
         bias: optional (K,).
         stride: S, an int or a pair (S_h, S_w).
-        padding: P, an int or a pair (P_h, P_w).
+        padding: P, an int or a pair (P_h, P_w), or ``'valid'`` (0) or ``'same'`` (the
+            output as large as the input; stride 1 only; an uneven ``D (F - 1)`` puts the
+            extra row / column at the bottom / right, as PyTorch).
+        dilation: D, the spacing of a filter's taps, an int or a pair.
+        groups: G: the input channels in G groups, each convolved with K / G of the
+            filters (C and K divisible by G; G = C is a depthwise convolution).
 
     Returns:
         Tensor (N, K, OH, OW) (or (K, OH, OW) for a single sample), the input's dtype.
@@ -327,7 +458,12 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         (2, 6, 28, 28)
         >>> float(F.conv2d(x, w, stride=2)[0, 0, 0, 0])
         25.0
+        >>> F.conv2d(x, w, padding="same", dilation=2).shape
+        (2, 6, 28, 28)
+        >>> F.conv2d(numnet.ones(2, 4, 8, 8), numnet.ones(4, 1, 3, 3), groups=4).shape
+        (2, 4, 6, 6)
     """
-    function = Conv2d(stride, padding)
-    x, weight = as_tensor(x), as_tensor(weight)
+    x, weight = as_tensor(input), as_tensor(weight)
+    x, padding = resolve_padding(x, weight, stride, padding, dilation)
+    function = Conv2d(stride, padding, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, as_tensor(bias))

@@ -24,6 +24,10 @@ anywhere):
   ``gx`` either by col2im or, for stride 1, as the "full" convolution of the padded ``gy``
   with the flipped weights, whichever moves less memory (``full_is_cheaper``). Partial
   ``gW``, ``gb`` of the chunks are added in chunk order (``sum_in_order``).
+- **Groups and dilation.** Dilation only spreads the taps of the window view
+  (``_dilated_windows``); with G groups the columns of a group are consecutive rows, so
+  every product is ONE batched matmul over the groups (``gemm_grouped``, ``weight_grad``):
+  a depthwise layer (G = C) costs one call per chunk, never a Python loop over channels.
 - **No fresh pages.** The scratch matrices come from a small per-thread workspace
   (``ops/_grid.py``) and go back to it when done, so the kernel does not fault and zero
   pages on every call.
@@ -36,7 +40,7 @@ from typing import NamedTuple
 import numpy
 
 from numnet.backend import parallel_map
-from numnet.ops._grid import _pad_into, _windows, _workspace
+from numnet.ops._grid import _dilated_windows, _pad_into, _workspace
 
 # NOTE: OpenBLAS multiplies a small matrix (the first layer of LeNet: 6 x 25) by the long,
 # thin columns (C F_h F_w, N OH OW) 2-5x slower than N products of one sample's columns,
@@ -76,22 +80,34 @@ class ConvGeometry(NamedTuple):
     """
 
     x_shape: tuple  # (N, C, H, W): the input, with its batch axis
-    weight_shape: tuple  # (K, C, F_h, F_w)
+    weight_shape: tuple  # (K, C / groups, F_h, F_w)
     stride: tuple  # (S_h, S_w)
     padding: tuple  # (P_h, P_w)
     out_size: tuple  # (OH, OW)
     padded_size: tuple  # (Hp, Wp): the zero-padded input the columns are taken from
     row_width: int  # output columns computed per output row: OW, or Wp for wide rows
+    dilation: tuple = (1, 1)  # (D_h, D_w): the distance between a filter's taps
+    groups: int = 1  # channel groups, each convolved with its own K / groups filters
 
     @classmethod
-    def of(cls, x_shape, weight_shape, stride, padding, out_size) -> ConvGeometry:
-        """The geometry of a convolution whose output size ``(OH, OW)`` is known."""
+    def of(cls, x_shape, weight_shape, stride, padding, out_size, dilation=(1, 1),
+           groups: int = 1) -> ConvGeometry:
+        """The geometry of a convolution whose output size ``(OH, OW)`` is known.
+
+        (With dilation the windows of the wide rows still read at most one row past the
+        padded input: ``D (F_w - 1) < Wp`` since ``OW >= 1``.)
+        """
         wide = stride == (1, 1)
         padded_h = x_shape[2] + 2 * padding[0] + wide
         padded_w = x_shape[3] + 2 * padding[1]
         row_width = padded_w if wide else out_size[1]
         return cls(tuple(x_shape), tuple(weight_shape), stride, padding, out_size,
-                   (padded_h, padded_w), row_width)
+                   (padded_h, padded_w), row_width, tuple(dilation), groups)
+
+    @property
+    def plain(self) -> bool:
+        """No groups and no dilation: the convolution the specialised kernels handle."""
+        return self.groups == 1 and self.dilation == (1, 1)
 
 
 def batch_chunks(geometry: ConvGeometry) -> list:
@@ -100,8 +116,8 @@ def batch_chunks(geometry: ConvGeometry) -> list:
     The chunking depends only on the shapes, never on the number of threads, so results
     are the same whether the chunks run on one thread or several.
     """
-    n = geometry.x_shape[0]
-    _, c, kh, kw = geometry.weight_shape
+    n, c = geometry.x_shape[:2]
+    kh, kw = geometry.weight_shape[2:]
     per_sample = c * kh * kw * geometry.out_size[0] * geometry.row_width
     if n == 0:
         return [(0, 0)]
@@ -128,27 +144,30 @@ def map_chunks(run, geometry: ConvGeometry) -> list:
 def chunk_columns(x, geometry: ConvGeometry):
     """im2col of samples of the (unpadded) input: ``(C F_h F_w, m OH row_width)`` for m
     samples. The result comes from the workspace: give it back."""
-    _, c, kh, kw = geometry.weight_shape
+    c = geometry.x_shape[1]
+    kh, kw = geometry.weight_shape[2:]
     padded_h, padded_w = geometry.padded_size
     out_size = (geometry.out_size[0], geometry.row_width)
     if padded_h == geometry.x_shape[2] and padded_w == geometry.x_shape[3]:
-        return columns(x, (kh, kw), geometry.stride, out_size)
+        return columns(x, (kh, kw), geometry.stride, out_size, geometry.dilation)
     pad_h, pad_w = geometry.padding
     x_padded = _pad_into(x, (x.shape[0], c, padded_h, padded_w), pad_h, pad_w, scratch=True)
-    cols = columns(x_padded, (kh, kw), geometry.stride, out_size)
+    cols = columns(x_padded, (kh, kw), geometry.stride, out_size, geometry.dilation)
     _workspace.give(x_padded)
     return cols
 
 
-def columns(x_padded, kernel, stride, out_size):
+def columns(x_padded, kernel, stride, out_size, dilation=(1, 1)):
     """im2col: the ``(C F_h F_w, N OH OW)`` column matrix of ``x_padded`` (N, C, H, W).
 
     One copy of the strided window view, channel-major so that every row of the matrix is
     made of long contiguous runs (whole output rows, or ``OH row_width`` runs for wide
-    rows). The result comes from the workspace: give it back.
+    rows), and the rows of a channel group are consecutive. The result comes from the
+    workspace: give it back.
     """
     n, c = x_padded.shape[:2]
-    windows = _windows(x_padded, kernel, stride, out_size).transpose(1, 2, 3, 0, 4, 5)
+    windows = _dilated_windows(x_padded, kernel, stride, out_size, dilation)
+    windows = windows.transpose(1, 2, 3, 0, 4, 5)
     cols = _workspace.take(windows.shape, x_padded.dtype)
     numpy.copyto(cols, windows)
     return cols.reshape(c * kernel[0] * kernel[1], n * out_size[0] * out_size[1])
@@ -157,8 +176,12 @@ def columns(x_padded, kernel, stride, out_size):
 def gemm(a, cols, n: int, pixels: int):
     """``a @ cols`` for ``a`` (M, R) and columns (R, N L), as an (N, M, L) array.
 
-    L = ``pixels`` per sample. The result comes from the workspace: give it back.
+    L = ``pixels`` per sample. A 3-D ``a`` (G, M / G, R) multiplies each of G groups of
+    ``R`` rows of the columns by its own matrix (grouped convolution; ``gemm_grouped``).
+    The result comes from the workspace: give it back.
     """
+    if a.ndim == 3:
+        return gemm_grouped(a, cols, n, pixels)
     m, r = a.shape
     if m * r <= _PER_SAMPLE_MAX or (_PER_SAMPLE_MAX and m * r * pixels <= _SMALL_GEMM):
         out = _workspace.take((n, m, pixels), a.dtype)
@@ -169,9 +192,30 @@ def gemm(a, cols, n: int, pixels: int):
     return out.transpose(1, 0, 2)
 
 
-def weight_grad(gy_mat, cols, n: int, pixels: int):
-    """``gW = gY X_col^T``: (K, N L) times (N L, C F_h F_w), L = ``pixels`` per sample."""
+def gemm_grouped(a, cols, n: int, pixels: int):
+    """``a[g] @ cols[g]`` for every group g: ``a`` (G, M_g, R), columns (G R, N L), as an
+    (N, G M_g, L) array. ONE batched matmul over the groups, never a Python loop over them:
+    a depthwise convolution (C groups of one channel) is C small products in one call.
+    The result comes from the workspace: give it back."""
+    groups, m_group, r = a.shape
+    out = _workspace.take((groups, m_group, n * pixels), a.dtype)
+    if r == 1:
+        # NOTE: NumPy's matmul does a product with an inner size of 1 (a depthwise input
+        # gradient: W^T (F_h F_w, 1) by gY (1, N L)) 10x slower than this broadcast multiply
+        numpy.multiply(a, cols.reshape(groups, 1, n * pixels), out=out)
+    else:
+        numpy.matmul(a, cols.reshape(groups, r, n * pixels), out=out)
+    return out.reshape(groups * m_group, n, pixels).transpose(1, 0, 2)
+
+
+def weight_grad(gy_mat, cols, n: int, pixels: int, groups: int = 1):
+    """``gW = gY X_col^T``: (K, N L) times (N L, C F_h F_w), L = ``pixels`` per sample;
+    with groups, ``gW[g] = gY[g] X_col[g]^T`` per group, as (K, C / G F_h F_w)."""
     k, rows = gy_mat.shape[0], cols.shape[0]
+    if groups > 1:
+        gy_groups = gy_mat.reshape(groups, k // groups, -1)
+        cols_groups = cols.reshape(groups, rows // groups, -1)
+        return numpy.matmul(gy_groups, cols_groups.transpose(0, 2, 1)).reshape(k, -1)
     if k * rows > _PER_SAMPLE_MAX:
         return numpy.matmul(cols, gy_mat.T).T
     per_sample = numpy.matmul(gy_mat.reshape(k, n, pixels).transpose(1, 0, 2),

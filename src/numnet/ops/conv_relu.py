@@ -14,7 +14,7 @@ import numpy
 
 from numnet.ops._grid import _output_size, _workspace, int_pair
 from numnet.ops._util import as_tensor
-from numnet.ops.conv import Conv2d
+from numnet.ops.conv import Conv2d, resolve_padding
 from numnet.ops.pool import _index_dtype, _max_pool_chunk, _max_pool_grad_chunk
 
 
@@ -32,9 +32,10 @@ class Conv2dReLU(Conv2d):
     window's maximum), chunk by chunk, then into the convolution's backward.
     """
 
-    def __init__(self, stride=1, padding=0, pool=None):
-        super().__init__(stride, padding)
-        self.pool = None if pool is None else int_pair(pool, "conv2d_relu: pool", 1, TypeError)
+    def __init__(self, stride=1, padding=0, pool=None, dilation=1, groups=1):
+        super().__init__(stride, padding, dilation, groups)
+        self.pool = None if pool is None else int_pair(pool, "conv2d_relu: pool", 1,
+                                                       TypeError, RuntimeError)
 
     def _output_arrays(self, n, k, oh, ow, dtype):
         needs_grad = any(self.needs_input_grad)
@@ -73,9 +74,10 @@ class Conv2dReLU(Conv2d):
         return gy_conv, gy_conv
 
 
-def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None):
-    """``relu(conv2d(x, weight, bias, stride, padding))`` in one pass, followed by a max
-    pooling of window and stride ``pool`` when it is given (see ``Conv2dReLU``).
+def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None, dilation=1, groups=1):
+    """``relu(conv2d(x, weight, bias, stride, padding, dilation, groups))`` in one pass,
+    followed by a max pooling of window and stride ``pool`` when it is given (see
+    ``Conv2dReLU``; the arguments are ``conv2d``'s, ``padding`` strings included).
 
     ``nn.Sequential`` uses it for a ``Conv2d`` followed by a ``ReLU`` (and a ``MaxPool2d``
     with stride = kernel and no padding) when none of them has hooks: the result and the
@@ -92,6 +94,7 @@ def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None):
         >>> F.conv2d_relu(x, numnet.ones(1, 1, 1, 1), pool=2)
         tensor([[[[3.]]]])
     """
-    function = Conv2dReLU(stride, padding, pool)
     x, weight = as_tensor(x), as_tensor(weight)
+    x, padding = resolve_padding(x, weight, stride, padding, dilation)
+    function = Conv2dReLU(stride, padding, pool, dilation, groups)
     return function(x, weight) if bias is None else function(x, weight, as_tensor(bias))

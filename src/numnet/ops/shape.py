@@ -1,5 +1,6 @@
-"""Shape ops: ``reshape permute expand getitem unbind cat stack pad`` (view, flatten, squeeze,
-unsqueeze and transpose are reshape and permute with other arguments)."""
+"""Shape ops: ``reshape permute expand getitem unbind cat stack`` (view, flatten, squeeze,
+unsqueeze and transpose are reshape and permute with other arguments; ``pad`` lives in
+``ops/padding.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.ops._util import as_tensor, check_dim, normalize_dims, sum_to
+from numnet.ops.padding import Pad, pad  # noqa: F401 - re-exported: pad was defined here
 from numnet.tensor import Tensor
 
 
@@ -321,49 +323,3 @@ def stack(tensors, dim: int = 0) -> Tensor:
         raise RuntimeError("stack expects a non-empty TensorList")
     check_dim(dim, tensors[0].ndim + 1)
     return Stack(dim)(*tensors)
-
-
-class Pad(Function):
-    """Constant padding with PyTorch's ``pad`` convention.
-
-    ``pad = (left_last, right_last, left_second_last, right_second_last, ...)``: pairs
-    starting from the last dimension. Negative amounts crop. ``gx`` is the un-padded
-    (cropped) part of ``gy``.
-    """
-
-    def __init__(self, pad, value: float = 0.0):
-        if len(pad) % 2:
-            raise RuntimeError(f"Padding length must be divisible by 2, got {len(pad)}")
-        self.pad, self.value = tuple(int(p) for p in pad), value
-
-    def _widths(self, ndim):
-        pairs = [(0, 0)] * ndim
-        for i in range(len(self.pad) // 2):
-            if i >= ndim:
-                raise RuntimeError(f"Padding length too large: pad {self.pad} has more "
-                                   f"dimensions than the input ({ndim})")
-            pairs[ndim - 1 - i] = (self.pad[2 * i], self.pad[2 * i + 1])
-        return pairs
-
-    def forward(self, x):
-        self.widths = self._widths(x.ndim)
-        grow = [(max(a, 0), max(b, 0)) for a, b in self.widths]
-        y = numpy.pad(x, grow, mode="constant", constant_values=self.value)
-        crop = tuple(slice(-min(a, 0), y.shape[i] + min(b, 0))
-                     for i, (a, b) in enumerate(self.widths))
-        return y[crop]
-
-    def backward(self, gy):
-        # crop what was added, pad back with zeros what was cropped
-        shrink = tuple(slice(max(a, 0), gy.shape[i] - max(b, 0))
-                       for i, (a, b) in enumerate(self.widths))
-        g = gy[shrink]
-        regrow = [(-min(a, 0), -min(b, 0)) for a, b in self.widths]
-        return numpy.pad(g, regrow) if any(a or b for a, b in regrow) else g
-
-
-def pad(x, pad, mode: str = "constant", value: float = 0.0) -> Tensor:
-    """Pad with a constant; ``pad`` lists (left, right) pairs from the last dim backwards."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad mode {mode!r}: only 'constant' is implemented")
-    return Pad(pad, value)(as_tensor(x))

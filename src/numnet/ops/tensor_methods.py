@@ -14,14 +14,17 @@ Example:
 
 from __future__ import annotations
 
-# shape, layout, copies, creation and in-place ops (issue 13.3, part C)
+# shape, layout, copies, creation and in-place ops
 from numnet import creation
 
-# reductions, scans, sorting, selecting and scattering (issue 13.3, part B)
+# reductions, scans, sorting, selecting and scattering
 from numnet.ops import indexing, inplace, reduction, scan, sorting
 from numnet.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 
-# element-wise math, logical, bitwise, rounding (issue 13.3)
+# activations
+from numnet.ops.activation_piecewise import hardshrink, prelu
+
+# element-wise math, logical, bitwise, rounding
 from numnet.ops.arithmetic import (
     add,
     div,
@@ -266,8 +269,10 @@ Tensor.tanh = tanh
 Tensor.relu = relu
 Tensor.softmax = softmax
 Tensor.log_softmax = log_softmax
+Tensor.hardshrink = hardshrink
+Tensor.prelu = prelu
 
-# element-wise math, logical, bitwise, rounding (issue 13.3)
+# element-wise math, logical, bitwise, rounding
 def _rfloordiv(self, other) -> Tensor:
     return floor_divide(other, self)
 
@@ -401,7 +406,7 @@ Tensor.bitwise_not = bitwise_not
 Tensor.bitwise_left_shift = bitwise_left_shift
 Tensor.bitwise_right_shift = bitwise_right_shift
 
-# shape, layout, copies, creation and in-place ops (issue 13.3, part C)
+# shape, layout, copies, creation and in-place ops
 Tensor.t = t  # 0-d and 1-d as they are, like PyTorch
 Tensor.mT = property(matrix_transpose)
 Tensor.flip = flip_method
@@ -454,7 +459,7 @@ Tensor.masked_fill_ = inplace.masked_fill_
 Tensor.uniform_ = inplace.uniform_
 Tensor.normal_ = inplace.normal_
 
-# reductions, scans, sorting, selecting and scattering (issue 13.3, part B)
+# reductions, scans, sorting, selecting and scattering
 Tensor.prod = reduction.prod
 Tensor.logsumexp = reduction.logsumexp
 Tensor.any = reduction.any

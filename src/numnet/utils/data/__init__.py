@@ -21,6 +21,7 @@ from numnet.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from numnet.utils.data.distributed import DistributedSampler
 from numnet.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -31,6 +32,7 @@ from numnet.utils.data.sampler import (
 )
 
 __all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset",
+           "DistributedSampler",
            "IterableDataset", "RandomSampler", "Sampler", "SequentialSampler", "StackDataset",
            "Subset", "SubsetRandomSampler", "TensorDataset", "WeightedRandomSampler",
            "WorkerInfo", "default_collate", "default_convert", "get_worker_info",

@@ -1,34 +1,12 @@
-"""Saving and loading without pickle: ``numnet.save`` / ``numnet.load``, the ``.npz``
-container under them, and atomic writes.
+"""The ``.npz`` container: flat arrays + JSON metadata in one file (``save_npz`` /
+``load_npz``), read without pickle.
 
-Three layers, each built on the one below:
-
-1. **Atomic writes** (``atomic_write``, ``atomic_write_bytes``, ``atomic_write_text``):
-   every write goes to a temporary file in the destination's folder, is flushed and
-   ``os.fsync``'ed, then renamed over the destination with ``os.replace`` (atomic on POSIX
-   and Windows) and the folder is fsynced: a crash at any point leaves either the old file
-   or the new one, never a half-written one. A process killed mid-write leaves only its
-   temporary file (``.NAME.<hex>.tmp``), which ``remove_temporaries`` sweeps; a failed
-   write (ENOSPC: disk full) raises the ``OSError`` naming the destination.
-2. **Containers: flat arrays + JSON metadata in one file** (``save_npz`` / ``load_npz``).
-   A ``.npz`` (a zip of ``.npy`` files) holds arrays only; the metadata is stored inside it
-   as the entry ``__metadata__``: the UTF-8 bytes of ``{"format": "numnet-checkpoint",
-   "format_version": 1, "metadata": ...}`` as a uint8 array. Loading uses
-   ``numpy.load(allow_pickle=False)``, so a file with an object array is refused instead
-   of running code.
-3. **Nested objects** (``save`` / ``load``, exported as ``numnet.save`` / ``numnet.load``,
-   like ``torch.save(obj, f)`` / ``torch.load(f)``): a nested state (dicts, lists, tuples,
-   arrays, Tensors, numbers) is split by ``encode`` into flat arrays and a JSON tree that
-   refers to them, and written as one container.
-
-What is saved comes first and the path second, as in ``torch.save(obj, f)``:
-``save(obj, path)`` and ``save_npz(arrays, path, metadata)``. The atomic writers of layer 1
-are file primitives and take the path first, as ``open`` and ``Path.write_text`` do.
-
-A second container format (e.g. safetensors) joins at layer 2: a ``save_<format>(arrays,
-path, metadata)`` / ``load_<format>(path) -> (arrays, metadata)`` pair beside the npz one,
-reusing ``_check_arrays`` and the JSON document helpers, and a choice of pair in ``save`` /
-``load``; layers 1 and 3 stay as they are.
+A ``.npz`` (a zip of ``.npy`` files) holds arrays only; the metadata is stored inside it as
+the entry ``__metadata__``: the UTF-8 bytes of ``{"format": "numnet-checkpoint",
+"format_version": 1, "metadata": ...}`` as a uint8 array. The reader never calls
+``numpy.load``: it parses each ``.npy`` header with NumPy's header parser and checks every
+size against the file before it allocates, so a file with an object array is refused
+instead of running code, and a damaged one is a ``CheckpointError`` naming the file.
 
 Example:
     >>> import numpy, os, tempfile
@@ -44,138 +22,20 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
-import secrets
 import struct
 import zipfile
 import zlib
 
 import numpy
 
-from numnet import devices
-from numnet.tensor import Tensor
+from numnet.serialization.atomic import CheckpointError, atomic_write
 
 FORMAT = "numnet-checkpoint"
 """Format tag of a container's metadata document."""
 FORMAT_VERSION = 1
 METADATA_KEY = "__metadata__"
-OBJECT_FORMAT = "numnet-object"
-"""Format tag of the metadata of a file written by ``save`` (a nested object)."""
 
 
-class CheckpointError(OSError, ValueError):
-    """A checkpoint cannot be written or read; the message names the file and the problem."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
-
-
-# ---------------------------------------------------------------------- 1. atomic writes
-TEMP_SUFFIX = ".tmp"
-"""The temporary file of an atomic write of ``folder/NAME`` is ``folder/.NAME.<12 hex
-digits>.tmp`` until it is renamed over ``NAME``."""
-_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}" + re.escape(TEMP_SUFFIX))
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make a rename in ``folder`` durable (POSIX; a no-op where folders cannot be opened)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path, write) -> None:
-    """Write ``path`` atomically: ``write(f)`` fills a temporary binary file next to it,
-    which is flushed, fsynced and renamed over ``path``; the folder is fsynced after.
-
-    On any error the temporary file is removed and ``path`` is left as it was.
-
-    Args:
-        path: the destination file.
-        write: a function taking the open binary file object.
-    """
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path}: folder {folder} does not exist")
-    name = f".{os.path.basename(path)}.{secrets.token_hex(6)}{TEMP_SUFFIX}"
-    temp = os.path.join(folder, name)
-    try:
-        # O_EXCL: never clobber; mode 0o666 filtered by the umask, like open(path, "w")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
-    except OSError as error:
-        named = _naming(error, path)
-        if named is error:
-            raise
-        raise named from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException as error:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        named = _naming(error, path) if isinstance(error, OSError) else error
-        if named is error:
-            raise
-        raise named from None
-    _fsync_folder(folder)
-
-
-def _naming(error: OSError, path: str) -> OSError:
-    """``error`` (a failed write of ``path``, e.g. ENOSPC: disk full) naming ``path`` rather
-    than no file or the temporary one; the same error when it is not a plain OS error."""
-    if (type(error).__module__ != "builtins" or error.errno is None
-            or error.filename == path):
-        return error
-    return OSError(error.errno, error.strerror, path)  # the errno's subclass, as open() gives
-
-
-def remove_temporaries(folder) -> list:
-    """Remove the temporary files of atomic writes that never finished (the writing process
-    was killed) from ``folder``: the ``.NAME.<12 hex digits>.tmp`` files of ``atomic_write``.
-
-    Call it only while no other process writes into ``folder`` (``numnet train`` holds the
-    run folder's lock): a live writer's temporary file looks the same.
-
-    Returns:
-        The names of the files removed, sorted.
-    """
-    removed = []
-    for name in sorted(os.listdir(folder)):
-        if _TEMPORARY.fullmatch(name):
-            try:
-                os.unlink(os.path.join(folder, name))
-            except FileNotFoundError:
-                continue
-            removed.append(name)
-    return removed
-
-
-def atomic_write_bytes(path, data: bytes) -> None:
-    """Replace ``path``'s contents with ``data`` atomically (see ``atomic_write``)."""
-    atomic_write(path, lambda f: f.write(data))
-
-
-def atomic_write_text(path, text: str, encoding: str = "utf-8") -> None:
-    """Replace ``path``'s contents with ``text`` atomically (see ``atomic_write``); newlines
-    are written as given."""
-    atomic_write_bytes(path, text.encode(encoding))
-
-
-# ---------------------------------------------------------------------- 2. containers
 def _as_array(name, value) -> numpy.ndarray:
     array = numpy.asarray(value)
     if array.dtype.hasobject:
@@ -420,113 +280,3 @@ def load_npz(path) -> tuple:
     return arrays, _read_metadata_document(raw, path)
 
 
-# ---------------------------------------------------------------------- 3. nested objects
-def encode(value, arrays: dict):
-    """Return a JSON-serialisable form of ``value``, moving arrays into ``arrays``.
-
-    Every array goes into ``arrays`` under a generated key and is referenced from the JSON
-    as ``{"__array__": key}``; dicts with non-string keys (optimizer state is keyed by
-    parameter index) and tuples are tagged so they come back exactly as they were.
-    """
-    if isinstance(value, Tensor):
-        value = value.data
-    if isinstance(value, numpy.ndarray):
-        key = f"a{len(arrays)}"
-        arrays[key] = value
-        return {"__array__": key}
-    if isinstance(value, numpy.generic):
-        return value.item()
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and not k.startswith("__") for k in value):
-            return {k: encode(v, arrays) for k, v in value.items()}
-        return {"__items__": [[encode(k, arrays), encode(v, arrays)] for k, v in value.items()]}
-    if isinstance(value, tuple):
-        return {"__tuple__": [encode(v, arrays) for v in value]}
-    if isinstance(value, list):
-        return [encode(v, arrays) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"cannot store a {type(value).__name__} in a checkpoint")
-
-
-def decode(value, arrays: dict):
-    """Inverse of ``encode``."""
-    if isinstance(value, dict):
-        if "__array__" in value:
-            return arrays[value["__array__"]]
-        if "__items__" in value:
-            return {_hashable(decode(k, arrays)): decode(v, arrays)
-                    for k, v in value["__items__"]}
-        if "__tuple__" in value:
-            return tuple(decode(v, arrays) for v in value["__tuple__"])
-        return {k: decode(v, arrays) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode(v, arrays) for v in value]
-    return value
-
-
-def _hashable(key):
-    return tuple(key) if isinstance(key, list) else key
-
-
-def save(obj, path) -> None:
-    """Atomically write ``obj`` (e.g. a ``state_dict`` or a whole training state) to ``path``.
-
-    Tensors are stored as their arrays; everything else must be JSON-representable.
-
-    Example:
-        >>> import numnet, tempfile, os
-        >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
-        >>> numnet.save({"w": numnet.ones(2), "step": 3, "betas": (0.9, 0.99)}, path)
-        >>> numnet.load(path)
-        {'w': array([1., 1.], dtype=float32), 'step': 3, 'betas': (0.9, 0.99)}
-    """
-    arrays: dict = {}
-    metadata = {"format": OBJECT_FORMAT, "object": encode(obj, arrays)}
-    save_npz(arrays, path, metadata)
-
-
-def _check_map_location(map_location) -> None:
-    """Accept what ``torch.load`` accepts as ``map_location`` when it maps to the CPU."""
-    if map_location is None or callable(map_location):
-        return  # a callable (storage, location) -> storage: every array is already on the CPU
-    if isinstance(map_location, dict):
-        for source, target in map_location.items():
-            if devices.device(source).type == "cpu":
-                devices.check(target)
-        return
-    if not isinstance(map_location, (str, devices.device)):
-        raise TypeError("map_location should be None, a device, a string, a dict or a "
-                        f"callable, got {type(map_location).__name__}")
-    devices.check(map_location)
-
-
-def load(f, map_location=None, pickle_module=None, *, weights_only: bool | None = None,
-         mmap: bool | None = None):
-    """Read an object written by ``save`` (no pickle: arrays and JSON only; arrays come
-    back as NumPy arrays), with ``torch.load``'s arguments.
-
-    Args:
-        f: the file written by ``save`` (a path).
-        map_location: None, ``"cpu"``, ``numnet.device("cpu")``, a dict of locations or a
-            callable: everything numnet saves is on the CPU, so these load it unchanged;
-            any other device raises numnet's device error (numnet runs on the CPU only).
-        pickle_module: must be None: numnet never unpickles.
-        weights_only: accepted for PyTorch scripts. numnet always loads weights only
-            (arrays and JSON); ``False`` does *not* enable pickle.
-        mmap: accepted; no effect (the arrays are read into memory).
-    """
-    if pickle_module is not None:
-        raise RuntimeError("numnet.load never unpickles: pickle_module must be None")
-    _check_map_location(map_location)
-    path = f
-    arrays, metadata = load_npz(path)
-    if metadata.get("format") != OBJECT_FORMAT or "object" not in metadata:
-        raise CheckpointError(f"{path} was not written by numnet.save "
-                              f"(format {metadata.get('format')!r})")
-    try:
-        return decode(metadata["object"], arrays)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: the saved object refers to arrays or values that are "
-                              f"not there ({type(error).__name__}: {error}): the file is "
-                              "damaged") from error
