@@ -28,6 +28,7 @@ Parameter input still gives a plain Tensor.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 import weakref
 
@@ -313,9 +314,15 @@ def register_post_accumulate_grad_hook(leaf, hook) -> HookHandle:
     key = id(leaf)
     entry = _leaf_hooks.get(key)
     if entry is None or entry[0]() is not leaf:
-        entry = _leaf_hooks[key] = (weakref.ref(leaf, lambda _: _leaf_hooks.pop(key, None)), [])
+        # the dict is bound now: at interpreter exit the module's globals may be gone first
+        forget = functools.partial(_forget_hooks, _leaf_hooks, key)
+        entry = _leaf_hooks[key] = (weakref.ref(leaf, forget), [])
     entry[1].append(hook)
     return HookHandle(key, hook)
+
+
+def _forget_hooks(hooks: dict, key: int, _reference) -> None:
+    hooks.pop(key, None)
 
 
 def queue_callback(callback) -> None:
@@ -347,9 +354,32 @@ def run_backward(root, gradient, retain_graph: bool = False) -> None:
         _run_backward_callbacks()
 
 
-def _backward(root, gradient, retain_graph: bool) -> None:
+class _Capture:
+    """The gradients a backward hands back instead of accumulating them (``grad``):
+    ``sums[i]`` collects d(roots)/d(inputs[i]); nothing reaches any ``.grad``."""
+
+    def __init__(self, inputs) -> None:
+        self.sums = [None] * len(inputs)
+        self.leaves, self.nodes = {}, {}
+        for position, tensor in enumerate(inputs):
+            if tensor._creator is None:
+                self.leaves.setdefault(id(tensor), []).append(position)
+            else:
+                key = (tensor._creator, tensor._output_index)
+                self.nodes.setdefault(key, []).append(position)
+
+    def add(self, positions, g) -> None:
+        for position in positions:
+            total = self.sums[position]
+            self.sums[position] = numpy.array(g, copy=True) if total is None else total + g
+
+
+def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = None) -> None:
     root_fn = root._creator
     if root_fn is None:
+        if capture is not None:
+            capture.add(capture.leaves.get(id(root), ()), gradient)
+            return
         _accumulate_leaf(root, gradient)
         if _leaf_hooks and id(root) in _leaf_hooks:
             _run_leaf_hooks(root)
@@ -370,7 +400,8 @@ def _backward(root, gradient, retain_graph: bool) -> None:
                 else:
                     consumers[parent] = 1
                     stack.append(parent)
-            elif pending is not None and edge is not None and id(edge) in _leaf_hooks:
+            elif (pending is not None and capture is None and edge is not None
+                  and id(edge) in _leaf_hooks):
                 pending[id(edge)] = pending.get(id(edge), 0) + 1
 
     grads = {root_fn: [None] * len(root_fn.output_meta)}
@@ -381,7 +412,12 @@ def _backward(root, gradient, retain_graph: bool) -> None:
         gys = grads.pop(fn)
         has_grad = any(g is not None for g in gys)
         if has_grad:
-            _retain_output_grads(fn, gys)
+            if capture is None:
+                _retain_output_grads(fn, gys)
+            elif capture.nodes:
+                for i, g in enumerate(gys):
+                    if g is not None and (fn, i) in capture.nodes:
+                        capture.add(capture.nodes[(fn, i)], g)
             for i, g in enumerate(gys):
                 if g is None:
                     shape, dtype = fn.output_meta[i]
@@ -414,6 +450,9 @@ def _backward(root, gradient, retain_graph: bool) -> None:
                 consumers[parent] -= 1
                 if consumers[parent] == 0:
                     ready.append(parent)
+            elif capture is not None:
+                if gx is not None and id(edge) in capture.leaves:
+                    capture.add(capture.leaves[id(edge)], gx)
             else:
                 if gx is not None:
                     _accumulate_leaf(edge, gx)
@@ -421,6 +460,103 @@ def _backward(root, gradient, retain_graph: bool) -> None:
                     pending[id(edge)] -= 1
                     if pending[id(edge)] == 0 and edge.grad is not None:
                         _run_leaf_hooks(edge)
+
+
+NO_CREATE_GRAPH = ("create_graph=True (gradients that are graphs themselves, for "
+                   "higher-order derivatives) is not implemented in numnet yet: its gradients "
+                   "are arrays")
+
+
+def _as_sequence(value, name: str) -> list:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if value is None:
+        raise TypeError(f"{name} must be a Tensor or a sequence of Tensors, got None")
+    return [value]
+
+
+def gradients(outputs, grad_outputs, inputs, retain_graph: bool) -> list:
+    """d(sum of outputs . grad_outputs)/d(input) for each of ``inputs``, as arrays (None
+    where an input is not reached), without touching any ``.grad``: ``grad``'s engine and
+    ``Tensor.backward(inputs=)``'s. ``grad_outputs`` are arrays shaped like the outputs."""
+    for tensor in inputs:
+        if not tensor.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    capture = _Capture(inputs)
+    last = len(outputs) - 1
+    for k, (output, gradient) in enumerate(zip(outputs, grad_outputs)):
+        _backward(output, gradient, retain_graph or k < last, capture)
+    return capture.sums
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
+         only_inputs: bool = True, allow_unused=None, is_grads_batched: bool = False,
+         materialize_grads: bool = False) -> tuple:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned instead of
+    accumulated into ``.grad`` (PyTorch's ``torch.autograd.grad``).
+
+    ``grad(y, x)[i]`` is ``sum_j d(y_j)/d(x_i) * v_j`` for ``v = grad_outputs`` (omitted: 1
+    for a one-element ``y``): a vector-Jacobian product. Several outputs add up. No
+    ``.grad`` changes, and the graph is freed unless ``retain_graph=True``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors (each in a graph).
+        inputs: a Tensor or a sequence of Tensors (leaves or intermediate results) that
+            require grad.
+        grad_outputs: the vectors ``v``, one per output (Tensors, arrays or None for a
+            one-element output).
+        retain_graph: keep the graph for another backward (default False).
+        create_graph: True is not implemented yet (a clear NotImplementedError).
+        allow_unused: without it, an input the outputs do not depend on is an error; with
+            it, its gradient is None (zeros with ``materialize_grads=True``).
+        is_grads_batched: True is not implemented (NotImplementedError).
+
+    Returns:
+        A tuple with one gradient Tensor per input.
+
+    Example:
+        >>> import numnet
+        >>> x = numnet.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        >>> (g,) = numnet.autograd.grad((x ** 2).sum(), x)
+        >>> g, x.grad is None
+        (tensor([2., 4., 6.]), True)
+    """
+    if create_graph:
+        raise NotImplementedError(NO_CREATE_GRAPH)
+    if is_grads_batched:
+        raise NotImplementedError("is_grads_batched=True is not implemented in numnet")
+    if not only_inputs:
+        raise ValueError("only_inputs=False is no longer supported (PyTorch removed it)")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
+    outputs = _as_sequence(outputs, "outputs")
+    inputs = _as_sequence(inputs, "inputs")
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    else:
+        grad_outputs = _as_sequence(grad_outputs, "grad_outputs")
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"grad requires one grad_output per output: got "
+                           f"{len(grad_outputs)} grad_outputs for {len(outputs)} outputs")
+    for i, output in enumerate(outputs):
+        if not output.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+    arrays = [output._root_gradient(g) for output, g in zip(outputs, grad_outputs)]
+    sums = gradients(outputs, arrays, inputs, bool(retain_graph))
+    results = []
+    for tensor, total in zip(inputs, sums):
+        if total is None and not allow_unused:
+            raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                               "used in the graph. Set allow_unused=True if this is the "
+                               "desired behavior.")
+        if total is None and materialize_grads:
+            total = numpy.zeros_like(tensor.data)
+        results.append(None if total is None else tensor._wrap(total))
+    return tuple(results)
 
 
 def _retain_output_grads(fn, gys) -> None:

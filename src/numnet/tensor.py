@@ -207,34 +207,55 @@ class Tensor:
         """A new leaf sharing this tensor's array, cut from the graph."""
         return Tensor(self.data, _raw=True)
 
-    def backward(self, gradient=None, retain_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph=None, create_graph: bool = False,
+                 inputs=None) -> None:
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
 
         Args:
             gradient: d(loss)/d(self), shaped like self. May be omitted only when self
                 holds a single element (then it is 1).
             retain_graph: keep the values saved for backward, so backward can run again.
+            create_graph: True is not implemented yet (a clear NotImplementedError).
+            inputs: only these tensors (leaves or intermediate results) get their
+                gradient accumulated into ``.grad``; the rest of the graph's leaves keep
+                theirs.
         """
+        if create_graph:
+            raise NotImplementedError(autograd.NO_CREATE_GRAPH)
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not "
                                "have a grad_fn")
+        gradient = self._root_gradient(gradient)
+        if inputs is None:
+            autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
+            return
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        if not inputs:
+            raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        sums = autograd.gradients([self], [gradient], inputs, bool(retain_graph))
+        for tensor, total in zip(inputs, sums):
+            if total is not None:
+                autograd._accumulate_leaf(tensor, total)
+
+    def _root_gradient(self, gradient) -> numpy.ndarray:
+        """``gradient`` (None for a one-element tensor, a Tensor or an array-like) as the
+        array shaped like ``self`` that a backward from ``self`` starts with."""
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this tensor "
                     f"has shape {self.data.shape}: pass gradient= (shaped like it) or reduce "
                     "it first, e.g. with .sum()")
-            gradient = numpy.ones_like(self.data)
-        else:
-            # no copy: backward never writes into gy, and a leaf copies its first gradient
-            if isinstance(gradient, Tensor):
-                gradient = gradient.data
-            if type(gradient) is not numpy.ndarray or gradient.dtype != self.data.dtype:
-                gradient = _to_array(gradient).astype(self.data.dtype, copy=False)
-            if gradient.shape != self.data.shape:
-                raise RuntimeError(f"gradient has shape {gradient.shape}, but the tensor has "
-                                   f"shape {self.data.shape}")
-        autograd.run_backward(self, gradient, retain_graph=retain_graph)
+            return numpy.ones_like(self.data)
+        # no copy: backward never writes into gy, and a leaf copies its first gradient
+        if isinstance(gradient, Tensor):
+            gradient = gradient.data
+        if type(gradient) is not numpy.ndarray or gradient.dtype != self.data.dtype:
+            gradient = _to_array(gradient).astype(self.data.dtype, copy=False)
+        if gradient.shape != self.data.shape:
+            raise RuntimeError(f"gradient has shape {gradient.shape}, but the tensor has "
+                               f"shape {self.data.shape}")
+        return gradient
 
     # ------------------------------------------------------------------ in place
     # The in-place methods (``add_ mul_ sigmoid_ masked_fill_ ...``) are in
