@@ -34,6 +34,20 @@ breakdown of numnet's step (``numnet.autograd.profile``), and the per-op overhea
 engine: a tiny op (``a * b`` on 1-element tensors, forward + backward) and a 10x10
 ``Linear`` training step (forward, MSE loss, backward, SGD-momentum step).
 
+Last, "numnet convolutions against the GEMM floor": for every convolution layer (any
+module whose class is ``Conv2d`` or a subclass; its input shape recorded by a forward
+pre-hook on one forward pass, after the timed steps), in the same worker and thread
+settings as the model's row, numnet's ``F.conv2d`` alone at that input, forward and
+backward (median ms), against its GEMM floor: the time the same BLAS needs for the same
+multiply-adds at the same matrix shapes -- ``numpy.matmul`` (float32) of the forward
+(K/G, C/G FH FW) x (C/G FH FW, N OH OW), the weight gradient (K/G, N OH OW) x
+(N OH OW, C/G FH FW) and the input gradient (C/G FH FW, K/G) x (K/G, N OH OW) on
+preallocated random arrays, each the best time on 1 or N BLAS threads (column ``BLAS``;
+numnet itself splits its work over its own threads with a 1-thread BLAS), summed, times the
+groups G -- with the ratio and the GFLOP/s the floor reached. A ratio near 1 means numnet's
+convolution costs what its GEMMs cost; above it, the rest is im2col / col2im copies,
+padding, the bias, the layout changes and threading overhead.
+
 Usage:
     python benchmarks/compare_torch.py [--threads N] [--models mlp,lenet5,...]
         [--steps 20] [--warmup 3] [--rounds 3] [--smoke]
@@ -53,6 +67,7 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from typing import Callable
 
 LR, MOMENTUM = 0.01, 0.9
@@ -339,7 +354,9 @@ def _step_maker(lib: str, name: str, smoke: bool):
             loss.backward()
             opt.step()
             return loss
+        step.x = x
         return step
+    make.model = model
     return make
 
 
@@ -400,6 +417,133 @@ def _overhead(lib: str, reps: int) -> dict:
     return result
 
 
+def _conv_inputs(model, x) -> list:
+    """``(name, layer, input shape)`` of every convolution layer of ``model`` (any module
+    whose class, or a base of it, is named ``Conv2d``), in the order a forward pass on ``x``
+    reaches them, recorded by forward pre-hooks (which also turn ``nn.Sequential``'s
+    fusion off for that one pass)."""
+    import numnet
+    seen, handles = [], []
+    for name, module in model.named_modules():
+        if "Conv2d" in (kind.__name__ for kind in type(module).__mro__):
+            def record(layer, inputs, name=name):
+                seen.append((name, layer, tuple(inputs[0].shape)))
+            handles.append(module.register_forward_pre_hook(record))
+    try:
+        with numnet.no_grad():
+            model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def _conv_args(layer) -> str:
+    """``C->K FHxFW s.. p.. d.. g..``: a convolution layer's arguments, short."""
+    def pair(value):
+        value = value if isinstance(value, (str, int)) else tuple(value)
+        if isinstance(value, tuple) and len(set(value)) == 1:
+            value = value[0]
+        return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return (f"{layer.in_channels}->{layer.out_channels} {pair(layer.kernel_size)} "
+            f"s{pair(layer.stride)} p{pair(layer.padding)} d{pair(layer.dilation)} "
+            f"g{layer.groups}")
+
+
+def _times_ms(fn, budget_s: float, most: int) -> list:
+    """The ms of each of as many calls of ``fn()`` (3 to ``most``) as fit in about
+    ``budget_s`` seconds, after one warm-up call."""
+    start = time.perf_counter()
+    fn()
+    first = time.perf_counter() - start
+    reps = max(3, min(most, int(budget_s / max(first, 1e-6))))
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def _conv_ms(layer, shape: tuple, rng, budget: float, most: int) -> tuple:
+    """``(median ms, output shape)`` of ``F.conv2d`` forward + backward with ``layer``'s
+    weight and arguments on a random input of ``shape`` (which requires grad)."""
+    import numpy
+
+    import numnet
+    F = numnet.nn.functional
+    x = numnet.from_numpy(rng.standard_normal(shape, dtype=numpy.float32))
+    padding = layer.padding
+    if layer.padding_mode != "zeros":  # as the layer does: F.pad, then no padding
+        x = F.pad(x, layer._reversed_padding_repeated_twice, mode=layer.padding_mode)
+        padding = 0
+    w = numnet.from_numpy(layer.weight.detach().numpy().copy())
+    b = None if layer.bias is None else numnet.from_numpy(layer.bias.detach().numpy().copy())
+    leaves = [t for t in (x, w, b) if t is not None]
+    for leaf in leaves:
+        leaf.requires_grad_()
+    conv_args = (layer.stride, padding, layer.dilation, layer.groups)
+    with numnet.no_grad():
+        out_shape = tuple(F.conv2d(x, w, b, *conv_args).shape)
+    gy = numnet.from_numpy(rng.standard_normal(out_shape, dtype=numpy.float32))
+
+    def conv_step():
+        for leaf in leaves:
+            leaf.grad = None
+        F.conv2d(x, w, b, *conv_args).backward(gy)
+
+    return statistics.median(_times_ms(conv_step, budget, most)), out_shape
+
+
+def _matmul_ms(m: int, inner: int, n: int, threads: int, rng, budget: float,
+               most: int) -> tuple:
+    """``(best ms, BLAS threads)`` of ``numpy.matmul`` of random float32 (m, inner) and
+    (inner, n) arrays into a preallocated (m, n) one, on the faster of 1 and ``threads``
+    BLAS threads."""
+    import numpy
+
+    import numnet
+    a = rng.standard_normal((m, inner), dtype=numpy.float32)
+    b = rng.standard_normal((inner, n), dtype=numpy.float32)
+    c = numpy.empty((m, n), numpy.float32)
+    best = {}
+    for blas in sorted({1, threads}):
+        with numnet.backend.single_threaded_blas() if blas == 1 else nullcontext():
+            best[blas] = min(_times_ms(lambda: numpy.matmul(a, b, out=c), budget, most))
+    fastest = min(best, key=best.get)
+    return best[fastest], fastest
+
+
+def _conv_floors(model, x, threads: int, smoke: bool) -> list:
+    """Per convolution layer of ``model`` (input ``x``): numnet's forward + backward ms of
+    ``F.conv2d`` alone at the layer's input shape (``_conv_ms``), and its GEMM floor: the
+    best ms of ``numpy.matmul`` (float32) for the convolution's forward, weight-gradient and
+    input-gradient products per group, (K/G, C/G FH FW) x (C/G FH FW, N OH OW),
+    (K/G, N OH OW) x (N OH OW, C/G FH FW) and (C/G FH FW, K/G) x (K/G, N OH OW), summed,
+    times the groups G."""
+    import numpy
+    rng = numpy.random.default_rng(0)
+    budget, most = (0.02, 3) if smoke else (0.3, 20)
+    layers = []
+    for name, layer, shape in _conv_inputs(model, x):
+        shape = shape if len(shape) == 4 else (1,) + shape
+        numnet_ms, out_shape = _conv_ms(layer, shape, rng, budget, most)
+        groups = layer.groups
+        k, taps = layer.out_channels // groups, int(numpy.prod(layer.weight.shape[1:]))
+        columns = out_shape[0] * out_shape[2] * out_shape[3]
+        floor_ms, used = 0.0, set()
+        for m, inner, n in ((k, taps, columns), (k, columns, taps), (taps, k, columns)):
+            ms, blas = _matmul_ms(m, inner, n, threads, rng, budget, most)
+            floor_ms += groups * ms
+            used.add(blas)
+        flops = 3 * 2 * groups * k * taps * columns
+        layers.append({"name": name, "shape": list(shape), "args": _conv_args(layer),
+                       "numnet_ms": numnet_ms, "floor_ms": floor_ms,
+                       "gflops": flops / floor_ms / 1e6,
+                       "blas_threads": "+".join(map(str, sorted(used)))})
+    return layers
+
+
 def _worker(args) -> None:
     threads = args.threads
     if args.worker == "numnet":
@@ -439,6 +583,7 @@ def _worker(args) -> None:
         result["ops"] = [(name, f / calls * 1e3, b / calls * 1e3, n // calls)
                          for name, f, b, n in prof.table()]
         result["blas"] = _blas_info()
+        result["convs"] = _conv_floors(maker.model, step.x, threads, args.smoke)
     print(json.dumps(result))
 
 
@@ -475,6 +620,29 @@ def _run(lib: str, model: str, threads: int, args) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"{lib} {model} worker failed:\n{done.stderr}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _print_floors(convs: dict) -> None:
+    """The section "numnet convolutions against the GEMM floor": one line per (model, layer,
+    threads), medians over the rounds."""
+    lines = []
+    for (model, threads), rounds in convs.items():
+        for index, layer in enumerate(rounds[0]):
+            numnet_ms = statistics.median(r[index]["numnet_ms"] for r in rounds)
+            floor_ms = statistics.median(r[index]["floor_ms"] for r in rounds)
+            gflops = statistics.median(r[index]["gflops"] for r in rounds)
+            shape = "x".join(map(str, layer["shape"]))
+            lines.append(f"  {model:<14} {layer['name']:<26} {threads:>3} {shape:>14} "
+                         f"{layer['args']:<24} {numnet_ms:8.3f} {floor_ms:8.3f} "
+                         f"{numnet_ms / floor_ms:5.2f} {gflops:7.1f} {layer['blas_threads']:>4}")
+    if not lines:
+        return
+    print("\nnumnet convolutions against the GEMM floor (F.conv2d alone at the layer's input, "
+          "forward + backward, median ms; floor: numpy.matmul at its three GEMM shapes, "
+          "best ms, summed, on the BLAS thread count(s) in column BLAS):")
+    print(f"  {'model':<14} {'layer':<26} {'thr':>3} {'input':>14} {'args':<24} "
+          f"{'numnet':>8} {'floor':>8} {'ratio':>5} {'GFLOP/s':>7} {'BLAS':>4}")
+    print("\n".join(lines))
 
 
 def _fmt(value, spec: str = "8.2f") -> str:
@@ -521,7 +689,7 @@ def main(argv=None) -> int:
     header = (f"{'model':<14} {'thr':>3} | {'numnet ms':>9} {'(min)':>7} | {'torch ms':>9} "
               f"{'(min)':>7} | {'ratio':>5} {'(min)':>5} | {'peak MiB numnet':>15} "
               f"{'torch':>6}")
-    rows, breakdowns, blas = [], {}, None
+    rows, breakdowns, blas, convs = [], {}, None, {}
     for threads in thread_counts:
         for model in models:
             times = {"numnet": [], "torch": []}
@@ -534,6 +702,7 @@ def main(argv=None) -> int:
                         peaks[lib].append(result["peak_mib"])
                     if lib == "numnet":
                         breakdowns[(model, threads)] = result["ops"]
+                        convs.setdefault((model, threads), []).append(result["convs"])
                         blas = result["blas"]
             med = {lib: statistics.median(v) for lib, v in times.items()}
             low = {lib: min(v) for lib, v in times.items()}
@@ -556,6 +725,7 @@ def main(argv=None) -> int:
                   "there is one, fused by nn.Sequential)")
         for name, fwd, bwd, calls in ops:
             print(f"  {name:<16} {fwd:8.3f} {bwd:8.3f} {calls:>5}")
+    _print_floors(convs)
     print("\nper-op overhead (1 thread, median of 5 runs):")
     over = {lib: [] for lib in ("numnet", "torch")}
     for _ in range(args.rounds):

@@ -4,6 +4,7 @@ Not a timing test: it only checks that the benchmark still works and prints its 
 """
 
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -23,3 +24,12 @@ def test_compare_torch_smoke():
     assert "Conv2dReLU" in out  # conv, ReLU and pooling fused by nn.Sequential
     assert "numnet's BLAS:" in out
     assert "tiny op a*b" in out and "10x10 Linear training step" in out
+    floors = out.split("numnet convolutions against the GEMM floor", 1)
+    assert len(floors) == 2, "no GEMM-floor section"
+    for layer in ("conv1", "conv2"):  # lenet5's fused Conv2dReLU layers are nn.Conv2d ones
+        line = re.search(rf"^  lenet5 +{layer} .*$", floors[1], re.MULTILINE)
+        assert line is not None, layer
+        numnet_ms, floor_ms, ratio, gflops = map(float, line.group(0).split()[-5:-1])
+        assert numnet_ms > 0 and floor_ms > 0 and gflops > 0
+        rounding = ratio * (0.0005 / floor_ms + 0.0005 / numnet_ms) + 0.005  # printed digits
+        assert abs(ratio - numnet_ms / floor_ms) <= rounding
