@@ -309,22 +309,8 @@ class TextTrainer:
 def plot_bits(history: list, path) -> Path:
     """Bits per character per epoch, training and validation, beside the unigram
     baseline (a dashed line), and the next-character accuracy."""
-    plt = plots.pyplot()
-    epochs = [row["epoch"] for row in history]
-    fig, (ax_bits, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label, ax in (("train_bpc", "train", ax_bits), ("val_bpc", "validation", ax_bits),
-                           ("train_accuracy", "train", ax_acc),
-                           ("val_accuracy", "validation", ax_acc)):
-        values = [row.get(key) for row in history]
-        if any(v is not None for v in values):
-            ax.plot(epochs, [numpy.nan if v is None else v for v in values], marker="o",
-                    label=label)
     baseline = next((row["unigram_bpc"] for row in history if row.get("unigram_bpc")), None)
-    if baseline is not None:
-        ax_bits.axhline(baseline, color="gray", linestyle="--", label="unigram baseline")
-    ax_bits.set(title="bits per character", xlabel="epoch", ylabel="cross entropy / ln 2")
-    ax_acc.set(title="next-character accuracy", xlabel="epoch", ylabel="accuracy")
-    for ax in (ax_bits, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    return plots.save_figure(fig, path)
+    return plots.plot_curves(history, path, metric="bpc", title="bits per character",
+                             ylabel="cross entropy / ln 2",
+                             accuracy_title="next-character accuracy", baseline=baseline,
+                             baseline_label="unigram baseline")

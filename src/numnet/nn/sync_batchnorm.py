@@ -50,15 +50,7 @@ class SyncBatchNormFunction(BatchNorm):
         var = (squares / x.dtype.type(m)).reshape(shape)
         if self.running_mean is not None:
             self._update_running(mean.reshape(-1), var.reshape(-1), m)
-        invstd = 1 / numpy.sqrt(var + x.dtype.type(self.eps))
-        xhat = centered * invstd
-        self.axes, self.m, self.invstd, self.xhat = axes, m, invstd, xhat
-        if not affine:
-            self.gamma = None
-            return xhat
-        gamma, beta = affine
-        self.gamma = gamma.reshape(shape)
-        return xhat * self.gamma + beta.reshape(shape)
+        return self._normalize(centered, var, affine, axes, m)
 
     def backward(self, gy):
         axes, invstd = self.axes, self.invstd
@@ -74,11 +66,7 @@ class SyncBatchNormFunction(BatchNorm):
             total_gamma = both[channels:].reshape(ggamma.shape)
             m = gy.dtype.type(self.m)
             gx = (scale / m) * (gy * m - total_beta - self.xhat * total_gamma)
-        if self.gamma is None:
-            return gx
-        return (gx,
-                ggamma.reshape(-1) if needs[1] else None,
-                gbeta.reshape(-1) if needs[2] else None)
+        return self._input_grads(gx, ggamma, gbeta)
 
 
 class SyncBatchNorm(_BatchNorm):

@@ -55,7 +55,6 @@ class BatchNorm(Function):
         axes = (0,) + tuple(range(2, x.ndim))
         shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         m = x.size // x.shape[1]
-        eps = x.dtype.type(self.eps)
         if self.training:
             mean = x.mean(axis=axes, keepdims=True)
             centered = x - mean
@@ -66,7 +65,13 @@ class BatchNorm(Function):
             mean = self.running_mean.reshape(shape).astype(x.dtype, copy=False)
             var = self.running_var.reshape(shape).astype(x.dtype, copy=False)
             centered = x - mean
-        invstd = 1 / numpy.sqrt(var + eps)
+        return self._normalize(centered, var, affine, axes, m)
+
+    def _normalize(self, centered, var, affine, axes: tuple, m: int):
+        """``xhat = centered / sqrt(var + eps)``, then ``gamma xhat + beta`` with
+        ``affine = (gamma, beta)``; keeps what backward needs."""
+        shape = var.shape
+        invstd = 1 / numpy.sqrt(var + centered.dtype.type(self.eps))
         xhat = centered * invstd
         self.axes, self.m, self.invstd, self.xhat = axes, m, invstd, xhat
         if not affine:
@@ -75,6 +80,16 @@ class BatchNorm(Function):
         gamma, beta = affine
         self.gamma = gamma.reshape(shape)
         return xhat * self.gamma + beta.reshape(shape)
+
+    def _input_grads(self, gx, ggamma, gbeta):
+        """The gradients backward returns: ``gx``, or ``(gx, ggamma, gbeta)`` with the
+        affine parameters (None where not needed)."""
+        if self.gamma is None:
+            return gx
+        needs = self.needs_input_grad
+        return (gx,
+                ggamma.reshape(-1) if needs[1] else None,
+                gbeta.reshape(-1) if needs[2] else None)
 
     def _update_running(self, mean, var, m) -> None:
         momentum = self.momentum
@@ -100,11 +115,7 @@ class BatchNorm(Function):
                 gx = (scale / m) * (gy * m - gbeta - self.xhat * ggamma)
             else:
                 gx = gy * scale
-        if self.gamma is None:
-            return gx
-        return (gx,
-                ggamma.reshape(-1) if needs[1] else None,
-                gbeta.reshape(-1) if needs[2] else None)
+        return self._input_grads(gx, ggamma, gbeta)
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa: A002

@@ -36,21 +36,28 @@ def save_figure(fig, path, tight: bool = True, dpi: int = 100) -> Path:
     return path
 
 
-def plot_curves(history: list[dict], path) -> Path:
-    """Loss and accuracy per epoch, training and validation, side by side."""
+def plot_curves(history: list[dict], path, metric: str = "loss", title: str = "loss",
+                ylabel: str = "cross entropy", accuracy_title: str = "accuracy",
+                baseline: float | None = None, baseline_label: str = "baseline") -> Path:
+    """``metric`` (``train_<metric>`` / ``val_<metric>``, default the loss) and accuracy per
+    epoch, training and validation, side by side; ``baseline``, when given, as a dashed
+    line beside the metric (the text task's unigram bits per character)."""
     plt = pyplot()
     epochs = [row["epoch"] for row in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for key, label, ax in (("train_loss", "train", ax_loss), ("val_loss", "validation", ax_loss),
+    fig, (ax_metric, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for key, label, ax in ((f"train_{metric}", "train", ax_metric),
+                           (f"val_{metric}", "validation", ax_metric),
                            ("train_accuracy", "train", ax_acc),
                            ("val_accuracy", "validation", ax_acc)):
         values = [row.get(key) for row in history]
         if any(v is not None for v in values):
             ax.plot(epochs, [numpy.nan if v is None else v for v in values], marker="o",
                     label=label)
-    ax_loss.set(title="loss", xlabel="epoch", ylabel="cross entropy")
-    ax_acc.set(title="accuracy", xlabel="epoch", ylabel="accuracy")
-    for ax in (ax_loss, ax_acc):
+    if baseline is not None:
+        ax_metric.axhline(baseline, color="gray", linestyle="--", label=baseline_label)
+    ax_metric.set(title=title, xlabel="epoch", ylabel=ylabel)
+    ax_acc.set(title=accuracy_title, xlabel="epoch", ylabel="accuracy")
+    for ax in (ax_metric, ax_acc):
         ax.grid(alpha=0.3)
         ax.legend()
     return save_figure(fig, path)
