@@ -23,7 +23,7 @@ def _as_tuple(out):
 
 def run_check_op(numnet_fn, torch_fn, *specs, grad=None, atol=1e-8, rtol=1e-6,
              atol32=1e-4, rtol32=1e-4, seed=0, gradcheck=True, eps=1e-6,
-             gradcheck_atol=1e-5, gradcheck_rtol=1e-4, float32=True):
+             gradcheck_atol=1e-5, gradcheck_rtol=1e-4, float32=True, gradgrad=False):
     """Run an op in numnet and torch on the same float64 data and compare everything.
 
     Args:
@@ -34,9 +34,14 @@ def run_check_op(numnet_fn, torch_fn, *specs, grad=None, atol=1e-8, rtol=1e-6,
         atol32, rtol32: float32 tolerance against torch in float32.
         gradcheck: also check numnet's gradients against float64 finite differences.
         float32: also run in float32, checking that dtypes stay float32.
+        gradgrad: also check second derivatives (``create_graph=True``) against torch's
+            and with ``numnet.gradgradcheck`` (the ops with double backward:
+            ``tests/test_double_backward.py``).
 
     Checks: output shapes and dtypes; forward values; the gradient of every input that
-    requires grad for a random upstream gradient; float32 outputs and gradients stay float32.
+    requires grad for a random upstream gradient; float32 outputs and gradients stay float32;
+    in float64, the derivatives of those gradients (with respect to the inputs and to the
+    upstream gradient) for a second random vector.
     """
     rng = numpy.random.default_rng(seed)
     arrays = [_draw(rng, s) for s in specs]
@@ -50,6 +55,56 @@ def run_check_op(numnet_fn, torch_fn, *specs, grad=None, atol=1e-8, rtol=1e-6,
         inputs = [numnet.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
         assert numnet.gradcheck(numnet_fn, inputs, eps=eps, atol=gradcheck_atol,
                                 rtol=gradcheck_rtol, seed=seed)
+    if gradgrad and any(grad):
+        compare_second_derivatives(numnet_fn, torch_fn, arrays, grad, rng, atol, rtol)
+        if gradcheck:
+            inputs = [numnet.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
+            assert numnet.gradgradcheck(numnet_fn, inputs, eps=eps, atol=gradcheck_atol,
+                                        rtol=gradcheck_rtol, seed=seed)
+
+
+def compare_second_derivatives(numnet_fn, torch_fn, arrays, grad, rng, atol=1e-8, rtol=1e-6):
+    """Double backward against torch in float64: ``g = d(sum u * f)/dx`` with
+    ``create_graph=True``, then ``d(sum v * g)/dx`` and ``d(sum v * g)/du`` for random
+    ``u`` and ``v``, in both libraries."""
+    n_inputs = [numnet.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
+    t_inputs = [torch.tensor(a, requires_grad=g) for a, g in zip(arrays, grad)]
+    n_out = [o for o in _as_tuple(numnet_fn(*n_inputs)) if o.requires_grad]
+    t_out = [o for o in _as_tuple(torch_fn(*t_inputs)) if o.requires_grad]
+    if not t_out:
+        return
+    assert len(n_out) == len(t_out), "number of differentiable outputs differs"
+    upstream = [rng.standard_normal(t.shape) for t in t_out]
+    n_u = [numnet.tensor(u, requires_grad=True) for u in upstream]
+    t_u = [torch.tensor(u, requires_grad=True) for u in upstream]
+    n_wanted = [x for x, g in zip(n_inputs, grad) if g]
+    t_wanted = [x for x, g in zip(t_inputs, grad) if g]
+    n_g = numnet.autograd.grad(n_out, n_wanted, n_u, create_graph=True, allow_unused=True)
+    t_g = torch.autograd.grad(t_out, t_wanted, t_u, create_graph=True, allow_unused=True)
+    vectors = [rng.standard_normal(x.shape) for x in t_wanted]
+    t_terms = [(g * torch.tensor(v)).sum() for g, v in zip(t_g, vectors)
+               if g is not None and g.requires_grad]
+    n_terms = [(g * numnet.tensor(v)).sum() for g, v in zip(n_g, vectors)
+               if g is not None and g.requires_grad]
+    t_targets = t_wanted + t_u
+    expected = [None] * len(t_targets)
+    if t_terms:
+        expected = torch.autograd.grad(sum(t_terms), t_targets, allow_unused=True)
+    got = [None] * len(t_targets)
+    if n_terms:
+        total = n_terms[0]
+        for term in n_terms[1:]:
+            total = total + term
+        if total.requires_grad:
+            got = numnet.autograd.grad(total, n_wanted + n_u, allow_unused=True)
+    names = [f"input {i}" for i in range(len(t_wanted))] + [
+        f"upstream gradient {k}" for k in range(len(t_u))]
+    for name, x, n_h, t_h in zip(names, t_targets, got, expected):
+        want = numpy.zeros(tuple(x.shape)) if t_h is None else t_h.detach().numpy(force=True)
+        have = numpy.zeros(tuple(x.shape)) if n_h is None else n_h.data
+        numpy.testing.assert_allclose(have, want, rtol=rtol, atol=atol,
+                                      err_msg=f"second derivative through {name} differs "
+                                              "from torch")
 
 
 def _compare(numnet_fn, torch_fn, arrays, grad, rng, dtype, atol, rtol):

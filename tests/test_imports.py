@@ -98,13 +98,17 @@ def describe(cycle: list, graph: dict) -> str:
 # the package's __init__, the public API that the scripts on top of it import.
 LAYERS = ("backend", "devices", "cuda", "accelerator", "random", "autograd", "tensor_repr",
           "tensor", "creation", "gradcheck", "distributed",
-          "ops", "nn", "optim", "utils", "data", "serialization", "onnx",
+          "ops", "autograd.functional", "nn", "optim", "utils", "data", "serialization", "onnx",
           "char_lm", "models", "train", "viz",
           "numnet", "lecture", "commands", "cli", "__main__")
 
 
 def layer_of(module: str) -> str:
-    """``numnet.ops.conv`` -> ``ops``; the package itself -> ``numnet``."""
+    """``numnet.ops.conv`` -> ``ops``; the package itself -> ``numnet``;
+    ``numnet.autograd.functional`` (derivatives of whole functions, built on the ops) is a
+    layer of its own above the ops."""
+    if module == "numnet.autograd.functional":
+        return "autograd.functional"
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else parts[0]
 

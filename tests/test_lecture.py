@@ -395,6 +395,7 @@ EXPECTED_FIGURES = {
     "cnn-inside": ["cnn_filters.png", "cnn_feature_maps.png", "cnn_scores.png"],
     "relu-vs-tanh": ["relu_vs_tanh.png"],
     "rnn": ["rnn.png"],
+    "curvature": ["curvature.png"],
 }
 GRAPHS = {"toy-backprop": ["toy_backprop_graph"],
           "worked-example": ["worked_example_graph", "worked_example_graph_consistent"]}
@@ -426,3 +427,33 @@ def test_cli_quick_run_writes_its_figures(name, tmp_path):
         assert "value -7" in dot
     if name == "softmax":
         assert sizes[str(Path("tmp") / "softmax.png")] == "800 x 400"
+
+
+def test_curvature_hessians_and_newton_by_double_backward():
+    from numnet.lecture import curvature, worked_example
+
+    r = curvature.compute(steps=6)
+    assert (r.first_derivative, r.second_derivative) == (24.0, 44.0)
+    numpy.testing.assert_allclose(r.toy_hessian, [[25.0, 5.0], [5.0, 1.0]], atol=1e-12)
+    numpy.testing.assert_allclose(r.toy_eigenvalues, [0.0, 26.0], atol=1e-12)
+    assert r.toy_bound == pytest.approx(r.toy_formula_bound, rel=1e-12)
+
+    def torch_error(w1, b1, w2, b2):
+        x = torch.tensor(worked_example.X, dtype=torch.float64)
+        t = torch.tensor(worked_example.T, dtype=torch.float64)
+        y = torch.sigmoid(w2 @ torch.sigmoid(w1 @ x + b1) + b2)
+        return 0.5 * ((t - y) ** 2).sum()
+
+    params = tuple(torch.tensor(worked_example.INITIAL[n], dtype=torch.float64)
+                   for n in worked_example.PARAMETERS)
+    blocks = torch.autograd.functional.hessian(torch_error, params)
+    sizes = [p.numel() for p in params]
+    expected = numpy.block([[blocks[a][b].reshape(sizes[a], sizes[b]).numpy()
+                             for b in range(4)] for a in range(4)])
+    assert r.network_hessian.shape == (12, 12)
+    numpy.testing.assert_allclose(r.network_hessian, expected, rtol=1e-10, atol=1e-14)
+    numpy.testing.assert_allclose(r.network_hessian, r.network_hessian.T, atol=1e-14)
+    assert r.network_bound == pytest.approx(2 / numpy.linalg.eigvalsh(expected)[-1])
+    assert r.newton[1] == pytest.approx(2 - 24 / 44)
+    assert abs(r.newton[6] - 1) < 1e-11 and abs(r.descent[6] - 1) > 0.1
+    assert "eta < 2 / lambda_max = 0.0769" in curvature.format_table(r)

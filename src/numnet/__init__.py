@@ -8,7 +8,7 @@ import numpy
 
 # utils.data, optimizers, schedules
 from numnet import accelerator, backend, cuda, data, devices, models, nn, onnx, optim, utils, viz
-from numnet.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from numnet.autograd import enable_grad, functional, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401, E501 - numnet.autograd.functional as in torch
 from numnet.backend import get_default_dtype, get_num_threads, set_default_dtype, set_num_threads
 
 # shape, layout, copies, creation and in-place ops
@@ -39,7 +39,7 @@ from numnet.creation import (
     zeros_like,
 )
 from numnet.devices import device
-from numnet.gradcheck import gradcheck
+from numnet.gradcheck import gradcheck, gradgradcheck
 
 # reductions, scans, sorting, selecting and scattering
 from numnet.ops import (
@@ -264,6 +264,7 @@ __all__ = [
     "short", "int32", "int", "int64", "long", "bool",
     # autograd
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
+    "gradgradcheck",
     # settings
     "get_default_dtype", "set_default_dtype", "get_num_threads", "set_num_threads",
     # random numbers

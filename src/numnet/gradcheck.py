@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy
 
+from numnet.autograd import grad
 from numnet.tensor import Tensor
 
 
@@ -81,3 +82,59 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                 f"autograd {analytic[worst]:.10g} vs finite difference {numeric[worst]:.10g} "
                 f"(atol={atol}, rtol={rtol})")
     return True
+
+
+def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, seed: int = 0) -> bool:
+    """Check ``fn``'s second derivatives against central differences of its first ones.
+
+    With ``u`` the upstream gradients (``grad_outputs``, or drawn from N(0,1) with
+    ``seed``), the first derivatives ``G(x, u) = d/dx sum(u * fn(x))`` are computed with
+    ``create_graph=True``, and ``gradcheck`` checks that map (of the inputs and of ``u``)
+    against float64 finite differences: ``d2/dx2`` contracted with a random vector, and
+    ``dG/du`` (the Jacobian-vector product the backward carries). PyTorch's
+    ``torch.autograd.gradgradcheck``.
+
+    Args:
+        fn: function of Tensors returning a Tensor (or a tuple of Tensors).
+        inputs: Tensors (float64 ones requiring grad are checked); others pass through.
+        grad_outputs: the ``u``, one per output (default: random, fixed by ``seed``).
+        eps, atol, rtol: as in ``gradcheck``.
+
+    Returns:
+        True when every element agrees (else an AssertionError, as ``gradcheck``'s).
+
+    Example:
+        >>> import numnet
+        >>> x = numnet.tensor([0.3, -1.2], dtype="float64", requires_grad=True)
+        >>> gradgradcheck(lambda t: (t * t * t).sum(), [x])
+        True
+    """
+    inputs = list(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    for i in checked:
+        if inputs[i].dtype != numpy.float64:
+            raise ValueError(f"gradgradcheck needs float64 inputs; input {i} is "
+                             f"{inputs[i].dtype}")
+    outs = fn(*inputs)
+    outs = outs if isinstance(outs, (tuple, list)) else (outs,)
+    differentiable = [k for k, o in enumerate(outs) if o.requires_grad]
+    if not differentiable:
+        raise ValueError("gradgradcheck: no output requires grad")
+    if grad_outputs is None:
+        rng = numpy.random.default_rng(seed)
+        grad_outputs = [Tensor(rng.standard_normal(outs[k].shape)) for k in differentiable]
+    else:
+        grad_outputs = [g if isinstance(g, Tensor) else Tensor(g) for g in grad_outputs]
+    upstream = [Tensor(g.data.astype(numpy.float64), requires_grad=True) for g in grad_outputs]
+    count = len(inputs)
+
+    def first_derivatives(*args):
+        values = fn(*args[:count])
+        values = values if isinstance(values, (tuple, list)) else (values,)
+        wanted = [args[i] for i in checked]
+        return grad([values[k] for k in differentiable], wanted, list(args[count:]),
+                    create_graph=True, materialize_grads=True)
+
+    return gradcheck(first_derivatives, inputs + upstream, eps=eps, atol=atol, rtol=rtol,
+                     seed=seed + 1)

@@ -215,24 +215,26 @@ class Tensor:
             gradient: d(loss)/d(self), shaped like self. May be omitted only when self
                 holds a single element (then it is 1).
             retain_graph: keep the values saved for backward, so backward can run again.
-            create_graph: True is not implemented yet (a clear NotImplementedError).
+            create_graph: make the accumulated gradients Tensors with a graph of their own,
+                differentiable again (higher-order derivatives); ``retain_graph`` then
+                defaults to True.
             inputs: only these tensors (leaves or intermediate results) get their
                 gradient accumulated into ``.grad``; the rest of the graph's leaves keep
                 theirs.
         """
-        if create_graph:
-            raise NotImplementedError(autograd.NO_CREATE_GRAPH)
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not "
                                "have a grad_fn")
-        gradient = self._root_gradient(gradient)
+        create_graph = bool(create_graph)
+        retain_graph = create_graph if retain_graph is None else bool(retain_graph)
+        gradient = autograd.root_gradient(self, gradient, create_graph)
         if inputs is None:
-            autograd.run_backward(self, gradient, retain_graph=bool(retain_graph))
+            autograd.run_backward(self, gradient, retain_graph, create_graph)
             return
         inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
         if not inputs:
             raise RuntimeError("'inputs' argument to backward() cannot be empty.")
-        sums = autograd.gradients([self], [gradient], inputs, bool(retain_graph))
+        sums = autograd.gradients([self], [gradient], inputs, retain_graph, create_graph)
         for tensor, total in zip(inputs, sums):
             if total is not None:
                 autograd._accumulate_leaf(tensor, total)

@@ -17,6 +17,7 @@ from numnet.lecture import (
     activations,
     cnn_inside,
     conv_size,
+    curvature,
     relu_vs_tanh,
     rnn,
     softmax,
@@ -46,6 +47,9 @@ EXPERIMENTS = {
     "relu-vs-tanh": (relu_vs_tanh.run,
                      "epochs and seconds to a training-error threshold, ReLU vs tanh"),
     "rnn": (rnn.run, "a vanilla RNN predicts a noisy sine; gradients through time checked"),
+    "curvature": (curvature.run,
+                  "Hessians by double backward: eta < 2 / lambda_max for the toy and the "
+                  "2-2-2 network; Newton's method on x^4 - 2x^2"),
 }
 """name -> (run function, one-line description), in the lecture's order."""
 

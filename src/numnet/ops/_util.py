@@ -53,8 +53,9 @@ def as_float(x) -> Tensor:
     return Tensor(x.data.astype(backend.get_default_dtype()), _raw=True)
 
 
-def sum_to(g: numpy.ndarray, shape: tuple) -> numpy.ndarray:
-    """Sum ``g`` down to ``shape``: the gradient of broadcasting ``shape`` up to ``g.shape``.
+def sum_to(g, shape: tuple):
+    """Sum ``g`` down to ``shape``: the gradient of broadcasting ``shape`` up to ``g.shape``
+    (an array, or a Tensor in a recorded backward).
 
     If ``y = broadcast(x)``, then ``dL/dx = sum of dL/dy over every broadcast axis``: the
     leading axes that broadcasting added, and the axes where ``x`` had length 1.
@@ -68,7 +69,12 @@ def sum_to(g: numpy.ndarray, shape: tuple) -> numpy.ndarray:
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    out = g.sum(axis=axes, keepdims=True) if axes else g
+    if not axes:
+        out = g
+    elif isinstance(g, Tensor):  # a recorded backward (create_graph)
+        out = g.sum(dim=axes, keepdim=True)
+    else:
+        out = g.sum(axis=axes, keepdims=True)
     if lead:
         out = out.reshape(shape)
     return out
@@ -101,4 +107,11 @@ def unreduce(g: numpy.ndarray, axes: tuple, keepdim: bool, ndim: int) -> numpy.n
     """Re-insert the reduced ``axes`` (as length 1) so ``g`` broadcasts against the input."""
     if keepdim or g.ndim == ndim:
         return g
-    return numpy.expand_dims(g, axes) if axes else g
+    if not axes:
+        return g
+    if isinstance(g, Tensor):
+        shape = list(g.shape)
+        for axis in sorted(axes):
+            shape.insert(axis, 1)
+        return g.reshape(tuple(shape))
+    return numpy.expand_dims(g, axes)

@@ -10,7 +10,7 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import map_batch
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_float, as_tensor, check_dim
 from numnet.tensor import Tensor
 
@@ -21,6 +21,9 @@ class Sigmoid(Function):
     NOTE: computed as ``(1 + tanh(x/2)) / 2``, the same function without ``e**-x``, which
     overflows for x << 0.
     """
+
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
 
     def forward(self, x):
         half = x.dtype.type(0.5)
@@ -42,6 +45,9 @@ def sigmoid(input) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class Tanh(Function):
     """``y = tanh x = (e**x - e**-x) / (e**x + e**-x)``;  ``gx = gy (1 - y**2)``."""
+
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
 
     def forward(self, x):
         self.y = numpy.tanh(x)
@@ -65,6 +71,8 @@ class ReLU(Function):
     piece of ``y`` while it is still in cache.
     """
 
+    saved_inputs = (None,)
+
     def forward(self, x):
         if not x.flags.c_contiguous:
             x = numpy.ascontiguousarray(x)  # NOTE: not for 0-d x: it returns shape (1,)
@@ -81,7 +89,7 @@ class ReLU(Function):
         return y
 
     def backward(self, gy):
-        if not gy.flags.c_contiguous:
+        if dual.is_graph(gy) or not gy.flags.c_contiguous:
             return gy * self.mask
         gx = numpy.empty(gy.shape, gy.dtype)
         gy_flat, gx_flat, mask_flat = gy.reshape(-1), gx.reshape(-1), self.mask.reshape(-1)
@@ -150,6 +158,9 @@ class Softmax(Function):
     The maximum along ``dim`` is subtracted first: same result, no overflow.
     """
 
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
+
     def __init__(self, dim: int):
         self.dim = dim
 
@@ -162,6 +173,8 @@ class Softmax(Function):
     def backward(self, gy):
         y = self.y
         gx = gy * y
+        if dual.is_graph(gx):
+            return gx - y * dual.sum(gx, axis=self.dim, keepdims=True)
         gx -= y * gx.sum(axis=self.dim, keepdims=True)
         return gx
 
@@ -179,6 +192,9 @@ class LogSoftmax(Function):
     Computed as ``x - max - log sum e**(x - max)``, stable for any input.
     """
 
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
+
     def __init__(self, dim: int):
         self.dim = dim
 
@@ -189,7 +205,7 @@ class LogSoftmax(Function):
         return y
 
     def backward(self, gy):
-        return gy - numpy.exp(self.y) * gy.sum(axis=self.dim, keepdims=True)
+        return gy - dual.exp(self.y) * dual.sum(gy, axis=self.dim, keepdims=True)
 
 
 def log_softmax(x, dim: int, *, dtype=None) -> Tensor:

@@ -12,7 +12,7 @@ import numpy
 
 from numnet import backend, devices
 from numnet.autograd import Function, broadcast_error
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_operands, as_tensor, sum_to
 from numnet.ops.promotion import Cast, cast
 from numnet.ops.rounding import ROUNDING_MODES, DivRounded, check_divisor
@@ -28,6 +28,8 @@ def _alpha(alpha, dtype: numpy.dtype):
 
 class Add(Function):
     """``y = a + alpha b``;  ``ga = gy``, ``gb = alpha gy`` (summed over broadcast axes)."""
+
+    saved_inputs = (None, None)
 
     def __init__(self, alpha=1):
         self.alpha = alpha
@@ -56,6 +58,8 @@ def add(input, other, *, alpha=1) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class Sub(Function):
     """``y = a - alpha b``;  ``ga = gy``, ``gb = -alpha gy``."""
+
+    saved_inputs = (None, None)
 
     def __init__(self, alpha=1):
         self.alpha = alpha
@@ -97,6 +101,8 @@ subtract = sub
 class Mul(Function):
     """``y = a * b``;  ``ga = gy * b``, ``gb = gy * a``."""
 
+    saved_inputs = ("a", "b")
+
     def forward(self, a, b):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
@@ -119,6 +125,8 @@ multiply = mul
 
 class Div(Function):
     """``y = a / b``;  ``ga = gy / b``, ``gb = -gy * a / b**2``."""
+
+    saved_inputs = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -169,6 +177,8 @@ def true_divide(dividend, divisor) -> Tensor:
 class Neg(Function):
     """``y = -x``;  ``gx = -gy``."""
 
+    saved_inputs = (None,)
+
     def forward(self, x):
         return -x
 
@@ -196,6 +206,9 @@ class Pow(Function):
     and 0 where a == 0 and b >= 0 (the limit), like PyTorch.
     """
 
+    saved_inputs = ("a", "b")
+    saved_outputs = ("y",)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -206,12 +219,13 @@ class Pow(Function):
         a, b = self.a, self.b
         ga = gb = None
         if self.needs_input_grad[0]:
-            with numpy.errstate(divide="ignore", invalid="ignore"):
-                ga = numpy.where(b == 0, 0, gy * b * a ** (b - 1)).astype(gy.dtype, copy=False)
-            ga = sum_to(ga, a.shape)
+            with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                ga = dual.where(dual.constant(b) == 0, 0, gy * b * a ** (b - 1))
+            ga = sum_to(dual.astype(ga, gy.dtype), a.shape)
         if self.needs_input_grad[1]:
+            a_values, b_values = dual.constant(a), dual.constant(b)
             with numpy.errstate(divide="ignore", invalid="ignore"):
-                log_a = numpy.where((a == 0) & (b >= 0), 0, numpy.log(a))
+                log_a = dual.where((a_values == 0) & (b_values >= 0), 0, dual.log(a))
             gb = sum_to(gy * self.y * log_a, b.shape)
         return ga, gb
 
@@ -255,6 +269,8 @@ class MatMul(Function):
     are summed back with ``sum_to``; 1-D operands are promoted and squeezed back.
     """
 
+    saved_inputs = ("a", "b")
+
     def forward(self, a, b):
         self.a = a if self.needs_input_grad[1] else None
         self.b = b if self.needs_input_grad[0] else None
@@ -283,16 +299,16 @@ class MatMul(Function):
         if len(b_shape) == 1:
             gy2 = gy2[..., None]
         if len(a_shape) == 1:
-            gy2 = numpy.expand_dims(gy2, -2)
+            gy2 = dual.expand_dims(gy2, -2)
         if self.needs_input_grad[0]:
             b2 = self.b if len(b_shape) > 1 else self.b[:, None]
-            ga = backend.matmul(gy2, numpy.swapaxes(b2, -1, -2))
+            ga = dual.matmul(gy2, dual.swapaxes(b2, -1, -2))
             if len(a_shape) == 1:
                 ga = ga[..., 0, :]
             ga = sum_to(ga, a_shape)
         if self.needs_input_grad[1]:
             a2 = self.a if len(a_shape) > 1 else self.a[None, :]
-            gb = backend.matmul(numpy.swapaxes(a2, -1, -2), gy2)
+            gb = dual.matmul(dual.swapaxes(a2, -1, -2), gy2)
             if len(b_shape) == 1:
                 gb = gb[..., 0]
             gb = sum_to(gb, b_shape)
@@ -311,6 +327,8 @@ class Linear(Function):
     ``gx = gy W``, ``gW = gy^T x`` and ``gb = sum of gy``, the sums over every leading dim
     of ``x`` (``gy`` and ``x`` seen as (rows, out) and (rows, in)).
     """
+
+    saved_inputs = ("x", "weight", None)
 
     def forward(self, x, weight, bias=None):
         needs = self.needs_input_grad
@@ -334,13 +352,13 @@ class Linear(Function):
         needs = self.needs_input_grad
         gx = gW = gb = None
         if needs[0]:
-            gx = backend.matmul(gy, self.weight)
+            gx = dual.matmul(gy, self.weight)
         rows = gy.reshape(-1, gy.shape[-1]) if gy.ndim != 2 else gy
         if needs[1]:
             x = self.x.reshape(-1, self.x.shape[-1]) if self.x.ndim != 2 else self.x
-            gW = backend.matmul(rows.T, x)
+            gW = dual.matmul(dual.swapaxes(rows, 0, 1), x)
         if len(needs) > 2 and needs[2]:
-            gb = rows.sum(axis=0)
+            gb = dual.sum(rows, axis=0)
         return gx, gW, gb
 
 

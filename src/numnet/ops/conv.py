@@ -43,6 +43,7 @@ import numbers
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._grid import (
     _check_input,
     _dilated_windows,
@@ -89,6 +90,8 @@ class Conv2d(Function):
     the padded width for stride 1 (wide rows, see ``conv_kernels.ConvGeometry``).
     """
 
+    saved_inputs = ("x", "weight", None)
+
     def __init__(self, stride=1, padding=0, dilation=1, groups=1):
         self.stride = int_pair(stride, "conv2d: stride", 1, TypeError, RuntimeError)
         self.padding = int_pair(padding, "conv2d: padding", 0, TypeError, RuntimeError)
@@ -120,6 +123,10 @@ class Conv2d(Function):
         """``Y = W_mat X_col + b``, chunk by chunk: im2col, one GEMM, the bias, ``_store``."""
         self._check(x, weight, bias)
         self.unbatched = x.ndim == 3
+        # Like PyTorch, backward keeps the input (not its columns: they are rebuilt per
+        # chunk, which is cheaper than storing them and far smaller).
+        self.x = x if self.needs_input_grad[1] else None
+        self.weight = weight if self.needs_input_grad[0] else None
         if self.unbatched:
             x = x[None]
         n = x.shape[0]
@@ -145,23 +152,27 @@ class Conv2d(Function):
             _workspace.give(y_mat)
 
         map_chunks(run, geometry)
-        # Like PyTorch, backward keeps the input (not its columns: they are rebuilt per
-        # chunk, which is cheaper than storing them and far smaller).
-        self.x = x if self.needs_input_grad[1] else None
-        self.weight = weight if self.needs_input_grad[0] else None
         return out[0] if self.unbatched else out
 
     def backward(self, gy):
         """``gW = gY X_col^T`` (the columns rebuilt from the saved input), ``gb`` = the sum
         of ``gY`` over N, OH, OW, and ``gx`` by col2im of ``W_mat^T gY``
         (``_input_grad_col2im``) or, for stride 1 when it moves less memory, as the full
-        convolution (``_input_grad_full``); chunk by chunk, only the gradients needed."""
+        convolution (``_input_grad_full``); chunk by chunk, only the gradients needed.
+
+        With ``create_graph=True`` the same gradients are recorded (``_backward_graph``):
+        ``gx = ConvInputGrad(gY, W)``, ``gW = ConvWeightGrad(x, gY)``.
+        """
+        if dual.is_graph(gy):
+            return self._backward_graph(gy)
         geometry = self.geometry
         k = geometry.weight_shape[0]
         oh = geometry.out_size[0]
         row_width = geometry.row_width
+        x = self.x
         if self.unbatched:
             gy = gy[None]
+            x = None if x is None else x[None]
         needs_gx, needs_gW = self.needs_input_grad[:2]
         needs_gb = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         gx = gW = gb = None
@@ -182,7 +193,7 @@ class Conv2d(Function):
                 function.needs_input_grad = (False, False)
                 numpy.copyto(gx[start:stop], function.forward(gy_chunk, flipped))
             if use_full:
-                x_chunk = self.x[start:stop] if needs_gW else None
+                x_chunk = x[start:stop] if needs_gW else None
                 parts = self._input_grad_full(gy_chunk, x_chunk, gx[start:stop], needs_gb)
                 _workspace.give(scratch)
                 return parts
@@ -194,7 +205,7 @@ class Conv2d(Function):
             if needs_gb:
                 gb_part = gy_mat.sum(axis=1)
             if needs_gW:
-                cols = chunk_columns(self.x[start:stop], geometry)
+                cols = chunk_columns(x[start:stop], geometry)
                 gW_part = weight_grad(gy_mat, cols, m, oh * row_width, self.groups)
                 _workspace.give(cols)
             if needs_gx and transposed is None:
@@ -213,6 +224,39 @@ class Conv2d(Function):
         if needs_gx and self.unbatched:
             gx = gx[0]
         return gx, gW, gb
+
+    def _output_grad_graph(self, gy):
+        """The gradient of the convolution's own output, recorded (``create_graph=True``):
+        ``gy`` itself here; ``Conv2dReLU`` takes it back through its ReLU and pooling."""
+        return gy
+
+    def _backward_graph(self, gy):
+        """``backward`` recorded (``create_graph=True``, ``gy`` and the saved ``x``, ``W`` are
+        Tensors): ``gx = ConvInputGrad(gY, W)``, ``gW = ConvWeightGrad(x, gY)``, ``gb`` the
+        sum of ``gY``, as ops of their own (whose gradients are again ``conv2d`` and these
+        two), run by the same kernels as the array path."""
+        needs = self.needs_input_grad
+        x, weight = self.x, self.weight
+        if self.unbatched:
+            gy = gy.reshape((1,) + gy.shape)
+            x = None if x is None else x.reshape((1,) + x.shape)
+        gy = self._output_grad_graph(gy)
+        options = self.options
+        gx = gW = gb = None
+        if needs[0]:
+            gx = dual.apply(ConvInputGrad(options, self.geometry.x_shape), gy, weight)
+            if self.unbatched:
+                gx = gx.reshape(gx.shape[1:])
+        if needs[1]:
+            gW = dual.apply(ConvWeightGrad(options, self.geometry.weight_shape), x, gy)
+        if len(needs) > 2 and needs[2]:
+            gb = dual.sum(gy, axis=(0, 2, 3))
+        return gx, gW, gb
+
+    @property
+    def options(self) -> tuple:
+        """``(stride, padding, dilation, groups)``, as ``Conv2d`` takes them."""
+        return self.stride, self.padding, self.dilation, self.groups
 
     def _weight_matrix(self, weight):
         """``W_mat``: (K, C F_h F_w), or (G, K/G, C/G F_h F_w) with groups."""
@@ -386,6 +430,115 @@ class Conv2d(Function):
             if bias.dtype != x.dtype:
                 raise RuntimeError(f"conv2d: input dtype {x.dtype} and bias dtype "
                                    f"{bias.dtype} differ; convert one of them")
+
+
+class ConvInputGrad(Function):
+    """``gx = ConvInputGrad(gY, W)``: the gradient of ``y = conv2d(x, W)`` with respect to
+    ``x`` (shape ``x_shape``) for the upstream gradient ``gY`` (a transposed convolution):
+
+    ``gx[n, g C/G + c, oh S_h + i D_h - P_h, ow S_w + j D_w - P_w] += gY[n, k, oh, ow]
+    W[k, c, i, j]`` over ``k`` in group g and ``i, j, oh, ow`` (what lands in the padding is
+    dropped).
+
+    It is bilinear in ``(gY, W)``: ``<v, ConvInputGrad(gY, W)> = <conv2d(v, W), gY>``, so for
+    the gradient ``v`` of ``gx`` (shaped like ``x``) ``g_gY = conv2d(v, W)`` and
+    ``g_W = ConvWeightGrad(v, gY)``: with ``Conv2d`` and ``ConvWeightGrad`` a closed set,
+    differentiable to any order (PyTorch's ``_convolution_double_backward``). Forward: the
+    input-gradient kernels of ``Conv2d.backward``. A ``gY`` smaller than the convolution's
+    output (``conv_transpose2d`` with an output padding of at least the stride) is the
+    gradient of that output cut to its size: zero-padded first.
+    """
+
+    saved_inputs = ("gy", "weight")
+
+    def __init__(self, options, x_shape):
+        self.options = tuple(options)
+        self.x_shape = tuple(x_shape)
+
+    def forward(self, gy, weight):
+        self.gy = gy if self.needs_input_grad[1] else None
+        self.weight = weight if self.needs_input_grad[0] else None
+        self.out_size, self.weight_shape = gy.shape[2:], weight.shape
+        kernel = _backward_kernel(self.options, self.x_shape, weight.shape)
+        kernel.weight = weight
+        kernel.needs_input_grad = (True, False)
+        return kernel.backward(_pad_output(gy, kernel.geometry))[0]
+
+    def backward(self, g):
+        needs = self.needs_input_grad
+        g_gy = g_W = None
+        if needs[0]:
+            g_gy = _convolve(self.options, g, self.weight, self.out_size)
+        if needs[1]:
+            g_W = dual.apply(ConvWeightGrad(self.options, self.weight_shape), g, self.gy)
+        return g_gy, g_W
+
+
+class ConvWeightGrad(Function):
+    """``gW = ConvWeightGrad(x, gY)``: the gradient of ``y = conv2d(x, W)`` with respect to
+    ``W`` (shape ``weight_shape``) for the upstream gradient ``gY``:
+
+    ``gW[k, c, i, j] = sum_{n, oh, ow} x_pad[n, g C/G + c, oh S_h + i D_h, ow S_w + j D_w]
+    gY[n, k, oh, ow]`` (``g`` is filter k's group), ``gW = gY X_col^T`` as matrices.
+
+    Bilinear in ``(x, gY)``: ``<V, ConvWeightGrad(x, gY)> = <conv2d(x, V), gY>``, so for the
+    gradient ``V`` of ``gW`` ``g_x = ConvInputGrad(gY, V)`` and ``g_gY = conv2d(x, V)``
+    (see ``ConvInputGrad``). Forward: the weight-gradient kernels of ``Conv2d.backward``.
+    """
+
+    saved_inputs = ("x", "gy")
+
+    def __init__(self, options, weight_shape):
+        self.options = tuple(options)
+        self.weight_shape = tuple(weight_shape)
+
+    def forward(self, x, gy):
+        self.x = x if self.needs_input_grad[1] else None
+        self.gy = gy if self.needs_input_grad[0] else None
+        self.x_shape, self.out_size = x.shape, gy.shape[2:]
+        kernel = _backward_kernel(self.options, x.shape, self.weight_shape)
+        kernel.x = x
+        kernel.needs_input_grad = (False, True)
+        return kernel.backward(_pad_output(gy, kernel.geometry))[1]
+
+    def backward(self, g):
+        needs = self.needs_input_grad
+        g_x = g_gy = None
+        if needs[0]:
+            g_x = dual.apply(ConvInputGrad(self.options, self.x_shape), self.gy, g)
+        if needs[1]:
+            g_gy = _convolve(self.options, self.x, g, self.out_size)
+        return g_x, g_gy
+
+
+def _backward_kernel(options, x_shape, weight_shape) -> Conv2d:
+    """A ``Conv2d`` as its forward on ``x_shape`` and ``weight_shape`` leaves it, nothing
+    saved yet: its ``backward`` runs the gradient kernels on arrays."""
+    kernel = Conv2d(*options)
+    reach = _reach(weight_shape[2:], kernel.dilation)
+    out_size = _output_size("conv2d", x_shape, reach, kernel.stride, kernel.padding)
+    kernel.geometry = ConvGeometry.of(x_shape, weight_shape, kernel.stride, kernel.padding,
+                                      out_size, kernel.dilation, kernel.groups)
+    kernel.unbatched = False
+    kernel.x = kernel.weight = None
+    return kernel
+
+
+def _pad_output(gy, geometry: ConvGeometry):
+    """``gy`` zero-padded at the bottom / right to the convolution's output size."""
+    if tuple(gy.shape[2:]) == tuple(geometry.out_size):
+        return gy
+    full = numpy.zeros(gy.shape[:2] + tuple(geometry.out_size), dtype=gy.dtype)
+    full[:, :, :gy.shape[2], :gy.shape[3]] = gy
+    return full
+
+
+def _convolve(options, x, weight, out_size):
+    """``conv2d(x, W)`` (arrays or Tensors), cut to ``out_size`` when that is smaller."""
+    y = dual.apply(Conv2d(*options), x, weight)
+    if tuple(y.shape[2:]) != tuple(out_size):
+        y = y[:, :, :out_size[0], :out_size[1]]
+    return y
 
 
 def _reach(kernel, dilation) -> tuple:

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy
 
-from numnet.ops._grid import _output_size, _workspace, int_pair
+from numnet.autograd import Function
+from numnet.ops import dual
+from numnet.ops._grid import _dilated_windows, _output_size, _workspace, int_pair
 from numnet.ops._util import as_tensor
 from numnet.ops.conv import Conv2d, resolve_padding
 from numnet.ops.pool import _index_dtype, _max_pool_chunk, _max_pool_grad_chunk
@@ -72,6 +74,59 @@ class Conv2dReLU(Conv2d):
         _max_pool_grad_chunk(gy_pooled, self.index[start:stop], self.pool, self.pool, gy_conv,
                              zero=not covered)
         return gy_conv, gy_conv
+
+    def _output_grad_graph(self, gy):
+        """``_output_grad`` recorded (``create_graph=True``): ``gy`` where ``y > 0`` (the
+        mask is a constant: the ReLU's second derivative is 0), then, with pooling, sent to
+        each window's maximum by ``PoolScatter`` (whose own gradient is ``PoolGather``)."""
+        if self.pool is None:
+            return dual.where(self.mask, gy, 0)
+        g = dual.where(self.y > 0, gy, 0)
+        k = self.geometry.weight_shape[0]
+        shape = (g.shape[0], k) + tuple(self.geometry.out_size)
+        return dual.apply(PoolScatter(self.index, self.pool, shape), g)
+
+
+class PoolScatter(Function):
+    """``y = zeros(shape)`` with each ``x[n, c, oh, ow]`` placed at its pooling window's
+    maximum, ``y[n, c, oh F_h + i, ow F_w + j]`` for the offset ``index = i F_w + j``
+    (windows of size and stride ``pool``, side by side): the gradient of the max pooling,
+    as its own op. ``gx = PoolGather(gy)``: the values at the same places."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, index, pool, shape):
+        self.index, self.pool, self.shape = index, pool, tuple(shape)
+
+    def forward(self, x):
+        y = numpy.empty(self.shape, dtype=x.dtype)
+        _max_pool_grad_chunk(x, self.index, self.pool, self.pool, y, zero=True)
+        return y
+
+    def backward(self, gy):
+        return dual.apply(PoolGather(self.index, self.pool, self.shape), gy)
+
+
+class PoolGather(Function):
+    """``y[n, c, oh, ow] = x[n, c, oh F_h + i, ow F_w + j]`` for the offset
+    ``index[n, c, oh, ow] = i F_w + j`` of each window (size and stride ``pool``); ``x`` has
+    ``shape``. ``gx = PoolScatter(gy)``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, index, pool, shape):
+        self.index, self.pool, self.shape = index, pool, tuple(shape)
+
+    def forward(self, x):
+        kh, kw = self.pool
+        windows = _dilated_windows(x, self.pool, self.pool, self.index.shape[2:], (1, 1))
+        y = numpy.zeros(self.index.shape, dtype=x.dtype)
+        for offset in range(kh * kw):
+            numpy.copyto(y, windows[:, :, offset // kw, offset % kw], where=self.index == offset)
+        return y
+
+    def backward(self, gy):
+        return dual.apply(PoolScatter(self.index, self.pool, self.shape), gy)
 
 
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None, dilation=1, groups=1):

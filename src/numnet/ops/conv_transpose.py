@@ -31,8 +31,10 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import parallel_map, ranges
+from numnet.ops import dual
 from numnet.ops._grid import _dilated_windows, _pad_into, _workspace
 from numnet.ops._util import as_tensor
+from numnet.ops.conv import ConvWeightGrad, _convolve
 from numnet.ops.conv_kernels import _CHUNK_ELEMENTS, _PARALLEL_MIN_MACS, sum_in_order
 from numnet.ops.shape import squeeze, unsqueeze
 
@@ -89,6 +91,8 @@ class ConvTranspose2d(Function):
     + 1`` (same for OW).
     """
 
+    saved_inputs = ("x", "weight", None)
+
     def __init__(self, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
         op = "conv_transpose2d"
         self.stride = conv_tuple(stride, 2, op, "stride")
@@ -121,6 +125,8 @@ class ConvTranspose2d(Function):
         """``X_col = W_mat^T X`` per group, then col2im, the crop and the bias, by chunks."""
         self._check(x, weight, bias)
         self.unbatched = x.ndim == 3
+        self.x = x if self.needs_input_grad[1] else None
+        self.weight = weight if self.needs_input_grad[0] else None
         if self.unbatched:
             x = x[None]
         n, c_in, h, w = x.shape
@@ -150,15 +156,19 @@ class ConvTranspose2d(Function):
             _workspace.give(canvas)
 
         self._map_chunks(run, x.shape, weight.shape)
-        self.x = x if self.needs_input_grad[1] else None
-        self.weight = weight if self.needs_input_grad[0] else None
         return out[0] if self.unbatched else out
 
     def backward(self, gy):
         """``gY_col`` = im2col of ``gy``; ``gx = W_mat gY_col``, ``gW = X gY_col^T``,
-        ``gb`` = the sum of ``gy``; by chunks, only the gradients needed."""
+        ``gb`` = the sum of ``gy``; by chunks, only the gradients needed.
+
+        With ``create_graph=True`` they are recorded (``_backward_graph``)."""
+        if dual.is_graph(gy):
+            return self._backward_graph(gy)
+        x = self.x
         if self.unbatched:
             gy = gy[None]
+            x = None if x is None else x[None]
         needs_gx, needs_gW = self.needs_input_grad[:2]
         needs_gb = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         x_shape, weight_shape = self.x_shape, self.weight_shape
@@ -176,7 +186,7 @@ class ConvTranspose2d(Function):
                 gx_chunk = gx_groups.reshape(c_in, m, h, w).transpose(1, 0, 2, 3)
                 numpy.copyto(gx[start:stop], gx_chunk)
             if needs_gW:
-                x_groups = self._by_group(self.x[start:stop])
+                x_groups = self._by_group(x[start:stop])
                 gW_part = numpy.matmul(x_groups, gy_cols.transpose(0, 2, 1))
             if needs_gb:
                 gb_part = gy[start:stop].sum(axis=(0, 2, 3))
@@ -193,6 +203,30 @@ class ConvTranspose2d(Function):
             gb = sum_in_order([part for _, part in parts])
         if needs_gx and self.unbatched:
             gx = gx[0]
+        return gx, gW, gb
+
+    def _backward_graph(self, gy):
+        """``backward`` recorded (``create_graph=True``): ``conv_transpose2d(x, W)`` is
+        ``ConvInputGrad(x, W)`` of the convolution with the same weight, stride, padding,
+        dilation and groups (of an input sized like ``y``), so its gradients are the other
+        two of that closed set: ``gx = conv2d(gy, W)`` (cut to x's size where the output
+        padding reaches the stride), ``gW = ConvWeightGrad(gy, x)``, and ``gb`` the sum of
+        ``gy``."""
+        needs = self.needs_input_grad
+        x, weight = self.x, self.weight
+        if self.unbatched:
+            gy = gy.reshape((1,) + gy.shape)
+            x = None if x is None else x.reshape((1,) + x.shape)
+        options = (self.stride, self.padding, self.dilation, self.groups)
+        gx = gW = gb = None
+        if needs[0]:
+            gx = _convolve(options, gy, weight, self.x_shape[2:])
+            if self.unbatched:
+                gx = gx.reshape(gx.shape[1:])
+        if needs[1]:
+            gW = dual.apply(ConvWeightGrad(options, self.weight_shape), gy, x)
+        if len(needs) > 2 and needs[2]:
+            gb = dual.sum(gy, axis=(0, 2, 3))
         return gx, gW, gb
 
     def _by_group(self, x):

@@ -7,13 +7,16 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_float, as_operands, as_tensor, sum_to
 from numnet.tensor import Tensor
 
 
 class Exp(Function):
     """``y = e**x``;  ``gx = gy * y``."""
+
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
 
     def forward(self, x):
         self.y = numpy.exp(x)
@@ -31,6 +34,8 @@ def exp(input) -> Tensor:  # noqa: A002 - PyTorch's name
 class Log(Function):
     """``y = ln x``;  ``gx = gy / x``."""
 
+    saved_inputs = ("x",)
+
     def forward(self, x):
         self.x = x
         return numpy.log(x)
@@ -46,6 +51,9 @@ def log(input) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class Sqrt(Function):
     """``y = sqrt(x)``;  ``gx = gy / (2 y)``."""
+
+    saved_inputs = (None,)
+    saved_outputs = ("y",)
 
     def forward(self, x):
         self.y = numpy.sqrt(x)
@@ -63,12 +71,14 @@ def sqrt(input) -> Tensor:  # noqa: A002 - PyTorch's name
 class Abs(Function):
     """``y = |x|``;  ``gx = gy * sign(x)`` (0 at x = 0, like PyTorch)."""
 
+    saved_inputs = (None,)
+
     def forward(self, x):
         self.x = x
         return numpy.abs(x)
 
     def backward(self, gy):
-        return gy * numpy.sign(self.x)
+        return gy * dual.sign(self.x)
 
 
 def abs(input) -> Tensor:  # noqa: A001, A002 - PyTorch's names
@@ -88,6 +98,8 @@ class Clamp(Function):
     Either number bound may be ``None``. At a bound the gradient passes (PyTorch's
     convention); where ``low > high`` every element is ``high`` and ``gx = 0``.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, low=None, high=None):
         self.low, self.high = low, high
@@ -112,6 +124,8 @@ class ClampTensor(Function):
     ``low < high``); ``ghigh = gy`` where ``x > high`` (or ``high < low``: then y is high).
     """
 
+    saved_inputs = (None, None, None)
+
     def __init__(self, has_low: bool, has_high: bool):
         self.has_low, self.has_high = has_low, has_high
 
@@ -130,13 +144,13 @@ class ClampTensor(Function):
             inside = inside & (x >= low)
         if high is not None:
             inside = inside & (x <= high)
-        grads = [sum_to(numpy.where(inside, gy, zero), x.shape)]
+        grads = [sum_to(dual.where(inside, gy, zero), x.shape)]
         if low is not None:
             below = x < low if high is None else (x < low) & (low < high)
-            grads.append(sum_to(numpy.where(below, gy, zero), low.shape))
+            grads.append(sum_to(dual.where(below, gy, zero), low.shape))
         if high is not None:
             above = x > high if low is None else (x > high) | (high < low)
-            grads.append(sum_to(numpy.where(above, gy, zero), high.shape))
+            grads.append(sum_to(dual.where(above, gy, zero), high.shape))
         return tuple(grads)
 
 
@@ -182,6 +196,8 @@ class Maximum(Function):
     """``y = max(a, b)`` element-wise; the gradient goes to the larger input, split in half
     between both where they are equal (PyTorch's convention)."""
 
+    saved_inputs = ("a", "b")
+
     pick_first = staticmethod(numpy.greater)
 
     def forward(self, a, b):
@@ -189,7 +205,7 @@ class Maximum(Function):
         return numpy.maximum(a, b) if self.pick_first is numpy.greater else numpy.minimum(a, b)
 
     def backward(self, gy):
-        a, b = self.a, self.b
+        a, b = dual.constant(self.a), dual.constant(self.b)
         share_a = numpy.where(a == b, 0.5, self.pick_first(a, b)).astype(gy.dtype)
         ga = sum_to(gy * share_a, a.shape) if self.needs_input_grad[0] else None
         gb = sum_to(gy * (1 - share_a), b.shape) if self.needs_input_grad[1] else None
@@ -215,6 +231,8 @@ def minimum(a, b) -> Tensor:
 class Where(Function):
     """``y = a if condition else b``;  ``ga = gy * condition``, ``gb = gy * ~condition``."""
 
+    saved_inputs = (None, None)
+
     def __init__(self, condition):
         self.condition = numpy.asarray(condition, dtype=bool)
 
@@ -226,9 +244,9 @@ class Where(Function):
         zero = numpy.zeros((), dtype=gy.dtype)
         ga = gb = None
         if self.needs_input_grad[0]:
-            ga = sum_to(numpy.where(self.condition, gy, zero), self.shapes[0])
+            ga = sum_to(dual.where(self.condition, gy, zero), self.shapes[0])
         if self.needs_input_grad[1]:
-            gb = sum_to(numpy.where(self.condition, zero, gy), self.shapes[1])
+            gb = sum_to(dual.where(self.condition, zero, gy), self.shapes[1])
         return ga, gb
 
 

@@ -15,7 +15,7 @@ import builtins
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops import return_types
+from numnet.ops import dual, return_types
 from numnet.ops._aliases import dim_aliases
 from numnet.ops._util import as_float, as_tensor, normalize_dims, unreduce
 from numnet.ops.elementwise import sqrt
@@ -52,6 +52,8 @@ def _sum_input(x, dtype) -> Tensor:
 class Sum(Function):
     """``y = sum of x over dims``;  ``gx = gy`` broadcast back to x's shape."""
 
+    saved_inputs = (None,)
+
     def __init__(self, dim=None, keepdim: bool = False):
         self.dim, self.keepdim = (None if _every_dim(dim) else dim), keepdim
 
@@ -62,7 +64,7 @@ class Sum(Function):
 
     def backward(self, gy):
         g = unreduce(gy, self.axes, self.keepdim, len(self.shape))
-        return numpy.broadcast_to(g, self.shape)
+        return dual.broadcast_to(g, self.shape)
 
 
 class Mean(Sum):

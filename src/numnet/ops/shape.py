@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor, check_dim, normalize_dims, sum_to
 from numnet.ops.padding import Pad, pad  # noqa: F401 - re-exported: pad was defined here
 from numnet.tensor import Tensor
@@ -21,6 +22,8 @@ def _shape_args(shape):
 
 class Reshape(Function):
     """``y = x`` with a new shape (same elements, same order);  ``gx = gy`` reshaped back."""
+
+    saved_inputs = (None,)
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -82,6 +85,8 @@ def unsqueeze(x, dim: int) -> Tensor:
 class Permute(Function):
     """``y = x`` with axes reordered by ``dims``;  ``gx = gy`` with the inverse order."""
 
+    saved_inputs = (None,)
+
     def __init__(self, dims):
         self.dims = tuple(dims)
 
@@ -92,7 +97,7 @@ class Permute(Function):
         return numpy.transpose(x, self.dims)
 
     def backward(self, gy):
-        return numpy.transpose(gy, numpy.argsort([d % gy.ndim for d in self.dims]))
+        return dual.transpose(gy, tuple(numpy.argsort([d % gy.ndim for d in self.dims])))
 
 
 def permute(x, *dims) -> Tensor:
@@ -116,6 +121,8 @@ def transpose(x, dim0: int, dim1: int) -> Tensor:
 
 class Expand(Function):
     """``y = x`` broadcast to ``shape`` (``-1`` keeps a size);  ``gx = sum_to(gy, x.shape)``."""
+
+    saved_inputs = (None,)
 
     def __init__(self, shape):
         self.shape = tuple(shape)
@@ -212,8 +219,11 @@ class GetItem(Function):
     PyTorch's rule where ints and index arrays mix (see ``torch_index``).
 
     ``gx`` is zero except at the selected positions, where ``gy`` is *added*: an element
-    selected twice by an integer array gets the sum of both gradients (``numpy.add.at``).
+    selected twice by an integer array gets the sum of both gradients (``numpy.add.at``):
+    ``IndexIntoZeros``, whose own gradient is this op again.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, index):
         self.index = index
@@ -225,12 +235,29 @@ class GetItem(Function):
         return y if self.advanced is None else y[self.advanced]
 
     def backward(self, gy):
-        gx = numpy.zeros(self.in_shape, dtype=gy.dtype)
-        if self.advanced is None:
-            gx[self.basic] = gy
+        return dual.apply(IndexIntoZeros(self.index, self.in_shape), gy)
+
+
+class IndexIntoZeros(Function):
+    """``y = zeros(shape)`` with ``x`` added at ``[index]`` (the gradient of ``x[index]``);
+    ``gx = gy[index]``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, shape
+
+    def forward(self, g):
+        basic, advanced = torch_index(self.index, len(self.shape))
+        y = numpy.zeros(self.shape, dtype=g.dtype)
+        if advanced is None:
+            y[basic] = g
         else:
-            numpy.add.at(gx[self.basic], self.advanced, gy)
-        return gx
+            numpy.add.at(y[basic], advanced, g)
+        return y
+
+    def backward(self, gy):
+        return dual.apply(GetItem(self.index), gy)
 
 
 def getitem(x, index) -> Tensor:
@@ -246,6 +273,8 @@ class Unbind(Function):
     steps; this backward is one ``stack``.
     """
 
+    saved_inputs = (None,)
+
     def __init__(self, dim: int = 0):
         self.dim = dim
 
@@ -253,7 +282,7 @@ class Unbind(Function):
         return tuple(numpy.moveaxis(x, self.dim, 0))
 
     def backward(self, *gys):
-        return numpy.stack(gys, axis=self.dim)
+        return dual.apply(Stack(self.dim), *gys)
 
 
 def unbind(x, dim: int = 0) -> tuple:
@@ -264,6 +293,8 @@ def unbind(x, dim: int = 0) -> tuple:
 
 class Cat(Function):
     """``y = concatenate(xs, dim)``;  each ``gx`` is its slice of ``gy``."""
+
+    saved_inputs = ()
 
     def __init__(self, dim: int = 0):
         self.dim = dim
@@ -280,6 +311,8 @@ class Cat(Function):
                                f"({error})") from None
 
     def backward(self, gy):
+        if dual.is_graph(gy):
+            return tuple(gy.split(self.sizes, dim=self.dim))
         bounds = numpy.cumsum(self.sizes)[:-1]
         return tuple(numpy.split(gy, bounds, axis=self.dim))
 
@@ -299,6 +332,8 @@ concatenate = cat
 class Stack(Function):
     """``y = stack(xs, dim)`` (a new axis);  each ``gx`` is ``gy`` indexed along ``dim``."""
 
+    saved_inputs = ()
+
     def __init__(self, dim: int = 0):
         self.dim = dim
 
@@ -313,7 +348,8 @@ class Stack(Function):
                 from None
 
     def backward(self, gy):
-        return tuple(numpy.moveaxis(gy, self.dim, 0))
+        gxs = dual.apply(Unbind(self.dim), gy)
+        return gxs if isinstance(gxs, tuple) else (gxs,)
 
 
 def stack(tensors, dim: int = 0) -> Tensor:

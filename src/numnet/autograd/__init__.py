@@ -144,7 +144,7 @@ def profile():
 
 
 _STRUCTURE = frozenset(("next_edges", "needs_input_grad", "outputs", "input_refs", "freed",
-                        "output_meta"))
+                        "output_meta", "wrap"))
 
 
 class Function:
@@ -192,6 +192,7 @@ class Function:
             self.outputs = tuple(weakref.ref(out) for out in outputs)
             self.input_refs = tuple(weakref.ref(t) for t in inputs)
             self.output_meta = tuple((y.shape, y.dtype) for y in ys)
+            self.wrap = wrap
             self.freed = False
         return outputs[0] if single else tuple(outputs)
 
@@ -211,6 +212,74 @@ class Function:
 
     def backward(self, *gys):
         raise NotImplementedError
+
+    saved_inputs: tuple | None = None
+    """For each input, the attribute ``forward`` stores it under (the array itself, or None
+    when it is not needed), or None: ``backward`` runs on arrays only. Declaring it says
+    that ``backward`` is written in terms that run on Tensors too (operators, ``sum_to``,
+    ``xp = array_module(gy)``): with ``create_graph=True`` the engine calls it with Tensors
+    for ``gy`` and for these attributes, so its result is a graph, differentiable again."""
+    saved_outputs: tuple = ()
+    """For each output, the attribute ``forward`` stores it under (or None); see
+    ``saved_inputs``."""
+
+    def decompose(self, *inputs):
+        """The op's output recomputed from numnet ops on Tensor ``inputs``: ops whose
+        backward is a fused array kernel define it, and with ``create_graph=True`` their
+        gradients are the (recorded) vector-Jacobian product of this decomposition."""
+        raise NotImplementedError
+
+    def backward_graph(self, *gys):
+        """``backward`` recorded: Tensors in (``gy``), Tensors with a graph out (``gx``).
+
+        Runs ``backward`` itself with the saved attributes as Tensors (``saved_inputs``),
+        or differentiates ``decompose``; an op with neither raises a RuntimeError naming it.
+        """
+        if type(self).decompose is not Function.decompose:
+            return _decomposition_vjp(self, gys)
+        if self.saved_inputs is None:
+            raise RuntimeError(f"{self.name}: double backward is not implemented "
+                               "(create_graph=True through this op)")
+        if self.freed:
+            raise RuntimeError(_FREED_MESSAGE)
+        arrays = {}
+        for index, name in enumerate(self.saved_inputs):
+            if name is not None and getattr(self, name, None) is not None:
+                arrays[name] = getattr(self, name)
+                setattr(self, name, self.saved_input(index, arrays[name]))
+        for index, name in enumerate(self.saved_outputs):
+            if name is not None and getattr(self, name, None) is not None:
+                arrays[name] = getattr(self, name)
+                setattr(self, name, self.saved_output(index, arrays[name]))
+        try:
+            return self.backward(*gys)
+        finally:
+            for name, array in arrays.items():
+                setattr(self, name, array)
+
+    def saved_input(self, index: int, array):
+        """Input ``index`` as a Tensor in the graph, holding ``array`` (its value, saved by
+        ``forward``): the leaf itself, a node of its creator, or a constant."""
+        edge = self.next_edges[index]
+        if edge is None:
+            return self.saved_constant(array)
+        if type(edge) is not tuple:
+            return edge
+        tensor = self.saved_constant(array)
+        tensor.requires_grad = True
+        tensor._creator, tensor._output_index = edge
+        return tensor
+
+    def saved_output(self, index: int, array):
+        """Output ``index`` (``array``) as a Tensor produced by this Function."""
+        tensor = self.saved_constant(array)
+        tensor.requires_grad = True
+        tensor._creator, tensor._output_index = self, index
+        return tensor
+
+    def saved_constant(self, array):
+        """``array`` as a Tensor outside the graph."""
+        return self.wrap(array)
 
     @property
     def name(self) -> str:
@@ -260,13 +329,22 @@ _FREED_MESSAGE = (
 
 
 def _accumulate_leaf(leaf, gx) -> None:
+    """Add ``gx`` (an array, or a Tensor with a graph when ``create_graph=True``) to
+    ``leaf.grad``; a graph gradient accumulates out of place, so it stays differentiable."""
     if gx.shape != leaf.data.shape:
         raise RuntimeError(f"internal error: gradient of shape {gx.shape} for a leaf of "
                            f"shape {leaf.data.shape}")
-    if leaf.grad is None:
+    if not _is_array(gx):
+        leaf.grad = gx if leaf.grad is None else leaf.grad + gx
+    elif leaf.grad is None:
         leaf.grad = leaf._wrap(numpy.array(gx, dtype=leaf.data.dtype, copy=True))
     else:
         leaf.grad.data += gx
+
+
+def _is_array(g) -> bool:
+    """An array gradient (the fast path), not a Tensor one (``create_graph``)."""
+    return isinstance(g, (numpy.ndarray, numpy.generic))
 
 
 _leaf_hooks = {}
@@ -343,10 +421,12 @@ def _run_backward_callbacks() -> None:
         _backward_callbacks.pop(0)()
 
 
-def run_backward(root, gradient, retain_graph: bool = False) -> None:
-    """Backpropagate ``gradient`` (an array shaped like ``root``) through root's graph."""
+def run_backward(root, gradient, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+    """Backpropagate ``gradient`` (shaped like ``root``: an array, or a Tensor with
+    ``create_graph=True``) through root's graph into the leaves' ``.grad``."""
     try:
-        _backward(root, gradient, retain_graph)
+        _backward(root, gradient, retain_graph, create_graph=create_graph)
     except BaseException:
         _backward_callbacks.clear()
         raise
@@ -356,10 +436,14 @@ def run_backward(root, gradient, retain_graph: bool = False) -> None:
 
 class _Capture:
     """The gradients a backward hands back instead of accumulating them (``grad``):
-    ``sums[i]`` collects d(roots)/d(inputs[i]); nothing reaches any ``.grad``."""
+    ``sums[i]`` collects d(roots)/d(inputs[i]); nothing reaches any ``.grad``.
 
-    def __init__(self, inputs) -> None:
+    With ``stop`` the backward does not go past the captured nodes (the partial
+    derivatives of a decomposition with respect to its own inputs)."""
+
+    def __init__(self, inputs, stop: bool = False) -> None:
         self.sums = [None] * len(inputs)
+        self.stop = stop
         self.leaves, self.nodes = {}, {}
         for position, tensor in enumerate(inputs):
             if tensor._creator is None:
@@ -371,10 +455,23 @@ class _Capture:
     def add(self, positions, g) -> None:
         for position in positions:
             total = self.sums[position]
-            self.sums[position] = numpy.array(g, copy=True) if total is None else total + g
+            if total is None:
+                self.sums[position] = numpy.array(g, copy=True) if _is_array(g) else g
+            else:
+                self.sums[position] = total + g
 
 
-def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = None) -> None:
+def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = None,
+              create_graph: bool = False) -> None:
+    if create_graph:
+        with set_grad_enabled(True):
+            _walk(root, gradient, retain_graph, capture, True)
+    else:
+        _walk(root, gradient, retain_graph, capture, False)
+
+
+def _walk(root, gradient, retain_graph: bool, capture: _Capture | None,
+          create_graph: bool) -> None:
     root_fn = root._creator
     if root_fn is None:
         if capture is not None:
@@ -384,6 +481,7 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
         if _leaf_hooks and id(root) in _leaf_hooks:
             _run_leaf_hooks(root)
         return
+    stop = capture.nodes if capture is not None and capture.stop else ()
     # pending[id(leaf)]: contributions still to come to a hooked leaf (None: no hooks)
     pending = {} if _leaf_hooks else None
     consumers = {root_fn: 0}
@@ -394,6 +492,8 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
             raise RuntimeError(_FREED_MESSAGE)
         for edge in fn.next_edges:
             if type(edge) is tuple:
+                if stop and edge in stop:
+                    continue
                 parent = edge[0]
                 if parent in consumers:
                     consumers[parent] += 1
@@ -414,7 +514,7 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
         if has_grad:
             if capture is None:
                 _retain_output_grads(fn, gys)
-            elif capture.nodes:
+            elif capture.nodes and not stop:
                 for i, g in enumerate(gys):
                     if g is not None and (fn, i) in capture.nodes:
                         capture.add(capture.nodes[(fn, i)], g)
@@ -422,14 +522,20 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
                 if g is None:
                     shape, dtype = fn.output_meta[i]
                     gys[i] = numpy.zeros(shape, dtype)
-            if _profiler is None:
-                gxs = fn.backward(*gys)
-            else:
+                    if create_graph:
+                        gys[i] = fn.wrap(gys[i])
+            if _profiler is not None:
                 start = time.perf_counter()
+            if create_graph:
+                gxs = fn.backward_graph(*gys)
+            else:
                 gxs = fn.backward(*gys)
+            if _profiler is not None:
                 _profiler.add(type(fn).__name__, "backward", time.perf_counter() - start)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
+            if create_graph:
+                gxs = tuple(_as_graph_gradient(fn, gx) for gx in gxs)
         else:
             gxs = (None,) * len(fn.next_edges)
         del gys
@@ -440,6 +546,10 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
             if edge is None:
                 continue
             if type(edge) is tuple:
+                if stop and edge in stop:
+                    if gx is not None:
+                        capture.add(stop[edge], gx)
+                    continue
                 parent, index = edge
                 slots = grads.get(parent)
                 if slots is None:
@@ -462,9 +572,55 @@ def _backward(root, gradient, retain_graph: bool, capture: _Capture | None = Non
                         _run_leaf_hooks(edge)
 
 
-NO_CREATE_GRAPH = ("create_graph=True (gradients that are graphs themselves, for "
-                   "higher-order derivatives) is not implemented in numnet yet: its gradients "
-                   "are arrays")
+def _as_graph_gradient(fn, gx):
+    """A recorded backward's result for one input as a Tensor (an array: a constant)."""
+    if gx is None or not _is_array(gx):
+        return gx
+    return fn.wrap(numpy.asarray(gx))
+
+
+class Proxy(Function):
+    """``y = x``: a fresh node in front of each input of a decomposition, so that its
+    partial derivatives are taken with respect to that input alone."""
+
+    saved_inputs = (None,)
+
+    def forward(self, x):
+        return x
+
+    def backward(self, gy):
+        return gy
+
+
+def _decomposition_vjp(fn, gys) -> tuple:
+    """``fn``'s input gradients, recorded: the VJP of ``fn.decompose`` at its saved inputs
+    (``fn.saved_inputs`` names them), with ``gys`` as the vector."""
+    if fn.freed:
+        raise RuntimeError(_FREED_MESSAGE)
+    names = fn.saved_inputs or ()
+    inputs = []
+    for index, needs in enumerate(fn.needs_input_grad):
+        name = names[index] if index < len(names) else None
+        array = None if name is None else getattr(fn, name, None)
+        if array is None:
+            if needs:
+                raise RuntimeError(f"{fn.name}: double backward needs input {index}, which "
+                                   "its forward did not save")
+            inputs.append(None)
+            continue
+        tensor = fn.saved_input(index, array)
+        inputs.append(Proxy()(tensor) if tensor.requires_grad else tensor)
+    with set_grad_enabled(True):
+        outputs = fn.decompose(*inputs)
+    if not isinstance(outputs, tuple):
+        outputs = (outputs,)
+    wanted = [t for t, needs in zip(inputs, fn.needs_input_grad) if needs]
+    capture = _Capture(wanted, stop=True)
+    for output, gy in zip(outputs, gys):
+        if output is not None and output.requires_grad:
+            _backward(output, gy, True, capture, create_graph=True)
+    sums = iter(capture.sums)
+    return tuple(next(sums) if needs else None for needs in fn.needs_input_grad)
 
 
 def _as_sequence(value, name: str) -> list:
@@ -475,18 +631,33 @@ def _as_sequence(value, name: str) -> list:
     return [value]
 
 
-def gradients(outputs, grad_outputs, inputs, retain_graph: bool) -> list:
-    """d(sum of outputs . grad_outputs)/d(input) for each of ``inputs``, as arrays (None
-    where an input is not reached), without touching any ``.grad``: ``grad``'s engine and
-    ``Tensor.backward(inputs=)``'s. ``grad_outputs`` are arrays shaped like the outputs."""
+def gradients(outputs, grad_outputs, inputs, retain_graph: bool,
+              create_graph: bool = False) -> list:
+    """d(sum of outputs . grad_outputs)/d(input) for each of ``inputs`` (None where an
+    input is not reached), without touching any ``.grad``: ``grad``'s engine and
+    ``Tensor.backward(inputs=)``'s. ``grad_outputs`` are shaped like the outputs: arrays,
+    and the results arrays; with ``create_graph`` Tensors, and the results Tensors with a
+    graph of their own."""
     for tensor in inputs:
         if not tensor.requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     capture = _Capture(inputs)
     last = len(outputs) - 1
     for k, (output, gradient) in enumerate(zip(outputs, grad_outputs)):
-        _backward(output, gradient, retain_graph or k < last, capture)
+        _backward(output, gradient, retain_graph or k < last, capture, create_graph)
     return capture.sums
+
+
+def root_gradient(output, gradient, create_graph: bool):
+    """The gradient a backward from ``output`` starts with: an array, or with
+    ``create_graph`` a Tensor (``gradient`` itself when it is a Tensor of the right shape
+    and dtype, so a graph it carries is followed)."""
+    array = output._root_gradient(gradient)
+    if not create_graph:
+        return array
+    if getattr(gradient, "data", None) is array:
+        return gradient
+    return output._wrap(array)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bool = False,
@@ -505,8 +676,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
             require grad.
         grad_outputs: the vectors ``v``, one per output (Tensors, arrays or None for a
             one-element output).
-        retain_graph: keep the graph for another backward (default False).
-        create_graph: True is not implemented yet (a clear NotImplementedError).
+        retain_graph: keep the graph for another backward (default: ``create_graph``).
+        create_graph: make the gradients Tensors with a graph of their own, so they can be
+            differentiated again (higher-order derivatives); ``retain_graph`` then
+            defaults to True.
         allow_unused: without it, an input the outputs do not depend on is an error; with
             it, its gradient is None (zeros with ``materialize_grads=True``).
         is_grads_batched: True is not implemented (NotImplementedError).
@@ -521,8 +694,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         >>> g, x.grad is None
         (tensor([2., 4., 6.]), True)
     """
-    if create_graph:
-        raise NotImplementedError(NO_CREATE_GRAPH)
     if is_grads_batched:
         raise NotImplementedError("is_grads_batched=True is not implemented in numnet")
     if not only_inputs:
@@ -545,8 +716,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
         if not output.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
-    arrays = [output._root_gradient(g) for output, g in zip(outputs, grad_outputs)]
-    sums = gradients(outputs, arrays, inputs, bool(retain_graph))
+    create_graph = bool(create_graph)
+    retain_graph = create_graph if retain_graph is None else bool(retain_graph)
+    roots = [root_gradient(output, g, create_graph) for output, g in zip(outputs, grad_outputs)]
+    sums = gradients(outputs, roots, inputs, retain_graph, create_graph)
     results = []
     for tensor, total in zip(inputs, sums):
         if total is None and not allow_unused:
@@ -555,7 +728,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph: bo
                                "desired behavior.")
         if total is None and materialize_grads:
             total = numpy.zeros_like(tensor.data)
-        results.append(None if total is None else tensor._wrap(total))
+        if total is not None and _is_array(total):
+            total = tensor._wrap(numpy.asarray(total))
+        results.append(total)
     return tuple(results)
 
 
@@ -563,7 +738,9 @@ def _retain_output_grads(fn, gys) -> None:
     for ref, g in zip(fn.outputs, gys):
         out = ref()
         if out is not None and out._retains_grad and g is not None:
-            if out.grad is None:
+            if not _is_array(g):
+                out.grad = g if out.grad is None else out.grad + g
+            elif out.grad is None:
                 out.grad = out._wrap(numpy.array(g, copy=True))
             else:
                 out.grad.data += g
