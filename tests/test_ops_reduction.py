@@ -391,3 +391,26 @@ def test_median_along_dim_ties_nan_and_errors():
     assert_same(numnet.median(numnet.tensor(3.0), 0).values, torch.median(torch.tensor(3.0), 0)[0])
     with pytest.raises(IndexError, match="non-zero size"):
         numnet.median(numnet.zeros(2, 0), 1)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "nansum", "nanmean", "prod", "logsumexp",
+                                  "amax", "amin", "var", "std"])
+@pytest.mark.parametrize("dim", [0, -1, (0,)])
+def test_reductions_of_a_0d_tensor_over_dim_0_or_minus_1(check_op, name, dim):
+    """A 0-d tensor takes dims 0 and -1 like PyTorch: the reduction is over nothing
+    (the value itself; var and std with one element are nan)."""
+    if name in ("logsumexp", "prod") and isinstance(dim, tuple):  # an int dim only
+        dim = dim[0]
+    check_op(lambda x: getattr(numnet, name)(x, dim), lambda x: getattr(torch, name)(x, dim),
+             (), gradcheck=name not in ("var", "std"))
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_min_of_a_0d_tensor_over_a_dim(name):
+    x = numnet.tensor(3.0, requires_grad=True)
+    values, indices = getattr(numnet, name)(x, -1)
+    values.backward()
+    assert (float(values), int(indices), indices.dtype, float(x.grad)) == (
+        3.0, 0, numnet.int64, 1.0)
+    with pytest.raises(IndexError, match="Dimension out of range"):
+        getattr(numnet, name)(x, 1)

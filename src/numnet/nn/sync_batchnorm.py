@@ -16,6 +16,12 @@ and ``gy`` each rank's incoming gradient,
 where ``sum_all`` runs over the samples of every rank (one allreduce of the two sums);
 ``gamma`` and ``beta`` get their local sums, which ``DistributedDataParallel`` averages. The
 result is single-process BatchNorm on the global batch, to rounding.
+
+Double backward (``create_graph=True``) works on one process (the sums are local, and the
+recorded backward is ``BatchNorm``'s); with more than one it raises a RuntimeError: the
+recorded graph would need the allreduces as differentiable ops. PyTorch's SyncBatchNorm is
+not twice differentiable either (its backward's kernels ``batch_norm_backward_reduce`` and
+``batch_norm_backward_elemt`` have no derivative).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy
 from numnet import distributed as dist
 from numnet.nn.layers import _BatchNorm, _check_dtype
 from numnet.nn.module import Module
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
 from numnet.ops.normalization import BatchNorm
 from numnet.tensor import Tensor
@@ -37,7 +44,8 @@ def _all_reduce(array: numpy.ndarray) -> numpy.ndarray:
 
 class SyncBatchNormFunction(BatchNorm):
     """Training-mode batch norm whose statistics and backward sums run over all ranks
-    (formulas in the module docstring; evaluation mode is ``BatchNorm``'s)."""
+    (formulas in the module docstring; evaluation mode is ``BatchNorm``'s). Double
+    backward: ``BatchNorm``'s on one process, a RuntimeError on more."""
 
     def forward(self, x, *affine):
         axes = (0,) + tuple(range(2, x.ndim))
@@ -50,11 +58,17 @@ class SyncBatchNormFunction(BatchNorm):
         var = (squares / x.dtype.type(m)).reshape(shape)
         if self.running_mean is not None:
             self._update_running(mean.reshape(-1), var.reshape(-1), m)
-        return self._normalize(centered, var, affine, axes, m)
+        return self._normalize(centered, mean, var, affine, axes, m)
 
     def backward(self, gy):
+        if dual.is_graph(gy):
+            if dist.get_world_size() > 1:
+                raise RuntimeError(f"{self.name}: double backward is not implemented "
+                                   "(create_graph=True through this op) on more than one "
+                                   "process")
+            return super().backward(gy)  # one process: the sums are BatchNorm's
         axes, invstd = self.axes, self.invstd
-        scale = invstd if self.gamma is None else invstd * self.gamma
+        scale = invstd if self.gamma is None else invstd * self.gamma.reshape(invstd.shape)
         needs = self.needs_input_grad
         gbeta = gy.sum(axis=axes, keepdims=True)
         ggamma = (gy * self.xhat).sum(axis=axes, keepdims=True)

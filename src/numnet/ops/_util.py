@@ -103,6 +103,18 @@ def normalize_dims(dim, ndim: int):
     return tuple(sorted({check_dim(d, ndim) for d in dims}))
 
 
+def reduced_axes(dim, ndim: int) -> tuple:
+    """The axes a reduction over ``dim`` runs on (``normalize_dims``); none for a 0-d
+    tensor, whose dims 0 and -1 PyTorch accepts: the reduction is the value itself.
+
+    Example:
+        >>> reduced_axes(-1, 3), reduced_axes(0, 0)
+        ((2,), ())
+    """
+    axes = normalize_dims(dim, ndim)
+    return axes if ndim else ()
+
+
 def unreduce(g: numpy.ndarray, axes: tuple, keepdim: bool, ndim: int) -> numpy.ndarray:
     """Re-insert the reduced ``axes`` (as length 1) so ``g`` broadcasts against the input."""
     if keepdim or g.ndim == ndim:

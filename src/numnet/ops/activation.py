@@ -114,6 +114,8 @@ class LeakyReLU(Function):
     ``f = 1`` or ``s`` built by adding two arrays of which one is 0 (so it is exact).
     """
 
+    saved_inputs = (None,)
+
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope
 
@@ -132,6 +134,8 @@ class LeakyReLU(Function):
         return y
 
     def backward(self, gy):
+        if dual.is_graph(gy):
+            return gy * self.factor
         return numpy.multiply(gy, self.factor, out=numpy.empty(gy.shape, gy.dtype))
 
 

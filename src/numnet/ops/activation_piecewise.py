@@ -7,6 +7,11 @@ At every kink the gradient is PyTorch's: 0 at the bounds of ``hardtanh`` and ``r
 ``x <= threshold`` of ``threshold`` and at ``|x| <= lambd`` of the shrinks; ``hardswish``
 has slope 0 at -3 and 1 at 3; ``prelu`` takes the ``weight`` slope at 0. ``inplace=True``
 goes through ``numnet.ops.inplace`` (PyTorch's three in-place cases).
+
+Every backward but ``hardsigmoid``'s (PyTorch has none either) also runs recorded
+(``create_graph=True``): the masks and ``rrelu``'s slopes are constants, so the gradient's
+derivative with respect to ``x`` is 0 except for ``hardswish`` (``gy / 3`` on
+``-3 < x < 3``) and ``prelu`` (through ``x`` and ``weight``).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import numpy
 
 from numnet import random as nn_random
 from numnet.autograd import Function
-from numnet.ops import activation
+from numnet.ops import activation, dual
 from numnet.ops import inplace as inplace_ops
 from numnet.ops._util import as_tensor, sum_to
 from numnet.ops.activation import _floating_input
@@ -25,6 +30,8 @@ from numnet.tensor import Tensor
 class Hardtanh(Function):
     """``y = min(max(x, min_val), max_val)``;  ``gx = gy`` where ``min_val < x < max_val``,
     else 0 (0 at both bounds, as PyTorch)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, min_val: float, max_val: float):
         self.min_val, self.max_val = min_val, max_val
@@ -65,7 +72,10 @@ def relu6(input, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's nam
 
 
 class Hardsigmoid(Function):
-    """``y = min(max(x + 3, 0), 6) / 6``;  ``gx = gy / 6`` where ``-3 < x < 3``, else 0."""
+    """``y = min(max(x + 3, 0), 6) / 6``;  ``gx = gy / 6`` where ``-3 < x < 3``, else 0.
+
+    No double backward (``create_graph=True`` raises), as in PyTorch.
+    """
 
     def forward(self, x):
         self.inside = (x > -3) & (x < 3)
@@ -93,6 +103,8 @@ class Hardswish(Function):
     ``gy (x / 3 + 1/2)`` for ``-3 < x < 3``, ``gy`` for ``x >= 3`` (PyTorch's slopes at the
     kinks: 0 at -3, 1 at 3)."""
 
+    saved_inputs = ("x",)
+
     def forward(self, x):
         self.x = x
         y = x * numpy.clip(x + x.dtype.type(3), 0, 6) / x.dtype.type(6)
@@ -102,8 +114,8 @@ class Hardswish(Function):
     def backward(self, gy):
         x = self.x
         dtype = x.dtype.type
-        slope = numpy.where(x <= -3, dtype(0),
-                            numpy.where(x < 3, x / dtype(3) + dtype(0.5), dtype(1)))
+        slope = dual.where(x <= -3, dtype(0),
+                           dual.where(x < 3, x / dtype(3) + dtype(0.5), dtype(1)))
         return gy * slope
 
 
@@ -125,23 +137,28 @@ class PReLU(Function):
     ``gx = gy`` for x > 0, else ``gy w``;  ``gw = sum of gy x`` over the ``x <= 0``
     elements of its channel."""
 
+    saved_inputs = ("x", "w")
+
     def forward(self, x, w):
-        self.w_shape = w.shape
-        if w.size == 1:
-            slope = w.reshape(())
-        else:
-            slope = w.reshape((1, -1) + (1,) * (x.ndim - 2))
-        self.x, self.slope = x, slope
+        self.x, self.w = x, w
         self.positive = x > 0
-        return numpy.where(self.positive, x, x * slope)
+        return numpy.where(self.positive, x, x * self.broadcast_slope(w, x.ndim))
+
+    @staticmethod
+    def broadcast_slope(w, ndim: int):
+        """``w`` shaped to broadcast against the input: ``()`` or ``(1, C, 1, ..., 1)``."""
+        if w.ndim == 0 or w.shape[0] == 1:
+            return w.reshape(())
+        return w.reshape((1, -1) + (1,) * (ndim - 2))
 
     def backward(self, gy):
+        x, w = self.x, self.w
+        slope = self.broadcast_slope(w, x.ndim)
         gx = gw = None
         if self.needs_input_grad[0]:
-            gx = numpy.where(self.positive, gy, gy * self.slope)
+            gx = dual.where(self.positive, gy, gy * slope)
         if self.needs_input_grad[1]:
-            gw = sum_to(numpy.where(self.positive, 0, gy * self.x), self.slope.shape)
-            gw = gw.reshape(self.w_shape)
+            gw = sum_to(dual.where(self.positive, 0, gy * x), slope.shape).reshape(w.shape)
         return gx, gw
 
 
@@ -176,8 +193,11 @@ class RReLU(Function):
     """``y = x noise``, ``noise = 1`` for x > 0, else ``r``;  ``gx = gy noise``.
 
     Randomized leaky ReLU (Xu et al., 2015): in training ``r ~ U(lower, upper)``, drawn per
-    element from numnet's generator; in evaluation ``r = (lower + upper) / 2``.
+    element from numnet's generator; in evaluation ``r = (lower + upper) / 2``. The slopes
+    drawn are constants of the gradient (``create_graph=True`` as well).
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, lower: float, upper: float, training: bool, generator=None):
         self.lower, self.upper, self.training = lower, upper, training
@@ -217,6 +237,8 @@ class Threshold(Function):
     """``y = x`` where ``x > threshold``, else ``value``;  ``gx = gy`` where
     ``x > threshold``, else 0."""
 
+    saved_inputs = (None,)
+
     def __init__(self, threshold: float, value: float):
         self.threshold, self.value = threshold, value
 
@@ -245,6 +267,8 @@ def threshold(input, threshold: float, value: float,  # noqa: A002 - PyTorch's n
 class Shrink(Function):
     """Hard shrink ``y = x``, soft shrink ``y = x - sign(x) lambd``, where ``|x| > lambd``;
     ``y = 0`` elsewhere. ``gx = gy`` where ``|x| > lambd``, else 0 (0 at ``|x| = lambd``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, lambd: float, soft: bool):
         self.lambd, self.soft = lambd, soft

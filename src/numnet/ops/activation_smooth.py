@@ -6,6 +6,10 @@ Each is stable for any input: sigmoids go through ``scipy.special.expit`` (no ``
 overflow), ``softplus(z)`` is ``max(z, 0) + log(1 + e**-|z|)``.
 Where a formula has a kink (ELU at 0 with ``alpha != 1``) the gradient there is PyTorch's.
 ``inplace=True`` goes through ``numnet.ops.inplace`` (PyTorch's three in-place cases).
+
+Every backward also runs recorded (``create_graph=True``): the sigmoids, ``tanh`` and
+``e**x`` it uses are then recomputed from the input as numnet ops, so the gradient is
+differentiable again, to any order.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ import numpy
 from scipy import special
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_float, check_dim
-from numnet.ops.activation import _floating_input, softmax
+from numnet.ops.activation import _floating_input, sigmoid, softmax
 from numnet.ops.arithmetic import neg
 from numnet.ops.elementwise import abs
 from numnet.ops.inplace import inplace as inplace_method
+from numnet.ops.shape import Cat
 from numnet.tensor import Tensor
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -36,14 +42,17 @@ def softplus_array(z: numpy.ndarray) -> numpy.ndarray:
 class SiLU(Function):
     """``y = x sigmoid(x)`` (the swish);  ``gx = gy s (1 + x (1 - s))``, ``s = sigmoid(x)``."""
 
+    saved_inputs = ("x",)
+
     def forward(self, x):
         self.x = x
         self.s = special.expit(x)
         return x * self.s
 
     def backward(self, gy):
-        s = self.s
-        return gy * s * (1 + self.x * (1 - s))
+        x = self.x
+        s = sigmoid(x) if dual.is_graph(x) else self.s
+        return gy * s * (1 + x * (1 - s))
 
 
 def silu(input, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
@@ -67,13 +76,20 @@ class ELU(Function):
     ELU is ``scale = input_scale = 1``; SELU ``alpha = 1.6733, scale = 1.0507``; CELU
     ``input_scale = 1 / alpha``. At x = 0 the gradient is the left one,
     ``scale alpha input_scale`` (PyTorch's: ELU(alpha=2) has slope 2 there).
+
+    Recorded (``create_graph=True``), ``e**(input_scale x)`` is recomputed from ``x`` where
+    ``x < 0`` and is the constant 1 at ``x = 0``: the second derivative there is 0, PyTorch's.
+    NOTE: forward keeps ``x`` itself for this (as PyTorch's ELU does).
     """
+
+    saved_inputs = ("x",)
 
     def __init__(self, alpha: float, scale: float = 1.0, input_scale: float = 1.0):
         self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
 
     def forward(self, x):
         dtype = x.dtype.type
+        self.x = x
         self.positive = x > 0
         self.em1 = numpy.expm1(numpy.minimum(x, 0) * dtype(self.input_scale))
         negative = self.em1 * dtype(self.scale * self.alpha)
@@ -81,8 +97,12 @@ class ELU(Function):
 
     def backward(self, gy):
         dtype = gy.dtype.type
-        slope = numpy.where(self.positive, dtype(self.scale),
-                            (self.em1 + 1) * dtype(self.scale * self.alpha * self.input_scale))
+        em1 = self.em1
+        if dual.is_graph(gy):
+            negative = dual.where(dual.constant(self.x) < 0, self.x, dtype(0))
+            em1 = dual.expm1(negative * dtype(self.input_scale))
+        slope = dual.where(self.positive, dtype(self.scale),
+                           (em1 + 1) * dtype(self.scale * self.alpha * self.input_scale))
         return gy * slope
 
 
@@ -134,17 +154,27 @@ class Softplus(Function):
     ``gx = gy sigmoid(beta x)``, and ``gx = gy`` where ``beta x > threshold`` (PyTorch's
     rule; at ``beta x == threshold`` the smooth form is used)."""
 
+    saved_inputs = ("x",)
+
     def __init__(self, beta: float, threshold: float):
         self.beta, self.threshold = beta, threshold
 
     def forward(self, x):
-        self.z = x * x.dtype.type(self.beta)
-        self.linear = self.z > self.threshold
-        smooth = softplus_array(self.z) / x.dtype.type(self.beta)
+        self.x = x
+        z = self.scaled(x)
+        self.linear = z > self.threshold
+        smooth = softplus_array(z) / x.dtype.type(self.beta)
         return numpy.where(self.linear, x, smooth)
 
+    def scaled(self, x):
+        """``z = beta x`` (``x`` itself for ``beta = 1``: the same values, no copy)."""
+        return x if self.beta == 1 else x * x.dtype.type(self.beta)
+
     def backward(self, gy):
-        return gy * numpy.where(self.linear, 1, special.expit(self.z)).astype(gy.dtype)
+        z = self.scaled(self.x)
+        if dual.is_graph(z):
+            return gy * dual.where(self.linear, 1, sigmoid(z))
+        return gy * numpy.where(self.linear, 1, special.expit(z)).astype(gy.dtype)
 
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
@@ -162,14 +192,20 @@ class Mish(Function):
     """``y = x tanh(softplus(x))``;  ``gx = gy (t + x sigmoid(x) (1 - t**2))``,
     ``t = tanh(softplus(x))``."""
 
+    saved_inputs = ("x",)
+
     def forward(self, x):
         self.x = x
         self.t = numpy.tanh(softplus_array(x))
         return x * self.t
 
     def backward(self, gy):
-        t = self.t
-        return gy * (t + self.x * special.expit(self.x) * (1 - t * t))
+        x = self.x
+        if dual.is_graph(x):
+            t, s = Softplus(1.0, 20.0)(x).tanh(), sigmoid(x)
+        else:
+            t, s = self.t, special.expit(x)
+        return gy * (t + x * s * (1 - t * t))
 
 
 def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
@@ -188,11 +224,15 @@ def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
 class LogSigmoid(Function):
     """``y = log sigmoid(x) = min(x, 0) - log(1 + e**-|x|)``;  ``gx = gy sigmoid(-x)``."""
 
+    saved_inputs = ("x",)
+
     def forward(self, x):
         self.x = x
         return numpy.minimum(x, 0) - numpy.log1p(numpy.exp(-numpy.abs(x)))
 
     def backward(self, gy):
+        if dual.is_graph(self.x):
+            return gy * sigmoid(-self.x)
         return gy * special.expit(-self.x)
 
 
@@ -264,19 +304,29 @@ class GLU(Function):
     """``y = a sigmoid(b)``, ``a, b`` the two halves of ``x`` along ``axis``;
     ``ga = gy sigmoid(b)``, ``gb = gy a s (1 - s)`` with ``s = sigmoid(b)``."""
 
+    saved_inputs = ("x",)
+
     def __init__(self, axis: int):
         self.axis = axis
 
     def forward(self, x):
-        self.a, b = numpy.split(x, 2, axis=self.axis)
+        self.x = x  # NOTE: the memory the view ``a`` of it kept before, no more
+        a, b = self.halves(x)
         self.s = special.expit(b)
-        return self.a * self.s
+        return a * self.s
+
+    def halves(self, x) -> tuple:
+        """``(a, b)``: views of the two halves of ``x`` along ``axis`` (Tensors: indexing)."""
+        half = x.shape[self.axis] // 2
+        lead = (slice(None),) * self.axis
+        return x[lead + (slice(None, half),)], x[lead + (slice(half, None),)]
 
     def backward(self, gy):
-        s = self.s
+        a, b = self.halves(self.x)
+        s = sigmoid(b) if dual.is_graph(b) else self.s
         ga = gy * s
-        gb = ga * self.a * (1 - s)
-        return numpy.concatenate([ga, gb], axis=self.axis)
+        gb = ga * a * (1 - s)
+        return dual.apply(Cat(self.axis), ga, gb)
 
 
 def glu(input, dim: int = -1) -> Tensor:  # noqa: A002 - PyTorch's name

@@ -9,14 +9,14 @@ two sizes and overlapping by one. An output of 1 x 1 is a mean or max over the p
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
-from numnet.ops.pool import avg_pool2d, max_pool2d
+from numnet.ops.pool import PoolScatter, avg_pool2d, max_pool2d
 from numnet.ops.pool1d import as_2d, single
 from numnet.ops.reduction import mean
 from numnet.ops.shape import squeeze
@@ -83,8 +83,11 @@ class AdaptiveAvgPool2d(Function):
     tile the input (see the module).
 
     The mean over a rectangle is a mean over rows, then over columns: ``y = A_H x A_W^T``
-    with ``A`` from ``_averaging_matrix``; ``gx = A_H^T gy A_W``.
+    with ``A`` from ``_averaging_matrix``; ``gx = A_H^T gy A_W``
+    (``AdaptiveAvgPool2dTranspose``, whose gradient is this op again).
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, output_size):
         self.output_size = output_size
@@ -96,7 +99,26 @@ class AdaptiveAvgPool2d(Function):
         return numpy.matmul(numpy.matmul(self.a_h, x), self.a_w.T)
 
     def backward(self, gy):
+        return dual.apply(AdaptiveAvgPool2dTranspose(self.a_h, self.a_w, self.output_size),
+                          gy)
+
+
+class AdaptiveAvgPool2dTranspose(Function):
+    """``gx = A_H^T gy A_W``: the gradient of ``y = A_H x A_W^T`` (``AdaptiveAvgPool2d``)
+    with respect to ``x``, as its own op. Linear, the pooling's transpose, so its gradient
+    is ``AdaptiveAvgPool2d(g)`` (PyTorch's ``_adaptive_avg_pool2d_backward`` formula):
+    differentiable to any order."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, a_h, a_w, output_size):
+        self.a_h, self.a_w, self.output_size = a_h, a_w, output_size
+
+    def forward(self, gy):
         return numpy.matmul(numpy.matmul(self.a_h.T, gy), self.a_w)
+
+    def backward(self, g):
+        return dual.apply(AdaptiveAvgPool2d(self.output_size), g)
 
 
 def _max_along(x, bounds):
@@ -144,8 +166,12 @@ class AdaptiveMaxPool2d(Function):
     The maximum over a rectangle is a maximum over each row's piece, then over the rows;
     taking the first row-wise winner on ties (the last NaN) gives PyTorch's winner: the
     first maximum in row-major order, or the last NaN. ``self.flat`` holds the winners'
-    ``h W + w`` (PyTorch's ``return_indices``).
+    ``h W + w`` (PyTorch's ``return_indices``); ``gx = PoolScatter(gy)`` there, whose
+    gradient is ``PoolGather`` (recorded with ``create_graph=True``; the second derivative
+    with respect to ``x`` is 0).
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, output_size):
         self.output_size = output_size
@@ -174,12 +200,7 @@ class AdaptiveMaxPool2d(Function):
         return numpy.ascontiguousarray(numpy.moveaxis(y, (0, 1), (-2, -1)))
 
     def backward(self, gy):
-        plane = self.x_shape[-2] * self.x_shape[-1]
-        planes = math.prod(self.x_shape[:-2])
-        offsets = (numpy.arange(planes) * plane).reshape(self.flat.shape[:-2] + (1, 1))
-        gx = numpy.bincount((self.flat + offsets).ravel(), weights=gy.ravel(),
-                            minlength=planes * plane)
-        return gx.astype(gy.dtype, copy=False).reshape(self.x_shape)
+        return dual.apply(PoolScatter(self.flat, self.x_shape), gy)
 
 
 def adaptive_avg_pool2d(input, output_size):  # noqa: A002

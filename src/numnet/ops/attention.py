@@ -2,7 +2,8 @@
 
 NOTE: fused rather than composed from matmul, softmax and dropout ops: the (L, S) score
 matrix is made once, masked and turned into softmax probabilities in place, and is the only
-(L, S) array kept for backward (with the dropout mask when ``dropout_p > 0``).
+(L, S) array made for backward (with the dropout mask when ``dropout_p > 0``; an additive
+mask input is kept by reference, for the double backward of ``decompose``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy
 from numnet import backend
 from numnet import random as nn_random
 from numnet.autograd import Function
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_tensor, sum_to
 from numnet.ops.shape import reshape
 from numnet.tensor import Tensor
@@ -40,7 +41,12 @@ class ScaledDotProductAttention(Function):
 
     Inputs are ``(q, k, v)`` or ``(q, k, v, mask)`` with an additive float ``mask``; with
     ``return_weights`` the outputs are ``(out, A)``.
+
+    With ``create_graph=True`` the gradients are those of ``decompose``, the same attention
+    in numnet ops (the masks and the dropout mask ``D`` constants), differentiable again.
     """
+
+    saved_inputs = ("q", "k", "v", "mask")
 
     def __init__(self, scale: float, keep=None, is_causal: bool = False,
                  dropout_p: float = 0.0, generator=None, return_weights: bool = False):
@@ -85,7 +91,7 @@ class ScaledDotProductAttention(Function):
             self.drop = keep * dtype.type(1 / (1 - self.dropout_p))
             weights = s * self.drop
         self.A = weights
-        self.q, self.k, self.v = q, k, v
+        self.q, self.k, self.v, self.mask = q, k, v, mask
         self.mask_shape = None if mask is None else mask.shape
         out = backend.matmul(weights, v)
         if self.return_weights:
@@ -115,6 +121,32 @@ class ScaledDotProductAttention(Function):
         if len(needs) == 3:
             return gq, gk, gv
         return gq, gk, gv, gmask
+
+    def decompose(self, q, k, v, mask=None):
+        """``(out[, A])`` recomputed from Tensors: ``s = scale q k^T + mask`` with the
+        masked scores ``-inf``, ``P = e / sum(e)`` for ``e = exp(s - m)`` (``m`` the row
+        maximum, a constant: softmax does not change), a fully masked row's sum taken as 1
+        so its ``P`` is 0, then ``A = P D`` and ``out = A v``."""
+        s = q @ dual.swapaxes(k, -1, -2) * self.scale
+        if mask is not None:
+            s = s + mask
+        allowed = self.keep
+        if self.is_causal:
+            L, S = s.shape[-2:]
+            causal = numpy.tril(numpy.ones((L, S), bool))
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            s = dual.where(allowed, s, s.dtype.type(-numpy.inf))
+        top = s.data.max(axis=-1, keepdims=True)
+        top[top == -numpy.inf] = 0
+        e = dual.exp(s - Tensor(top, _raw=True))
+        total = e.sum(dim=-1, keepdim=True)
+        total = total + Tensor((total.data == 0).astype(total.dtype), _raw=True)
+        weights = e / total
+        if self.drop is not None:
+            weights = weights * Tensor(self.drop, _raw=True)
+        out = weights @ v
+        return (out, weights) if self.return_weights else out
 
 
 def _group_heads(x: Tensor, groups: int, heads: int) -> Tensor:

@@ -18,7 +18,7 @@ import numpy
 import scipy.special
 
 from numnet.autograd import Function
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_operands, as_tensor, sum_to
 from numnet.ops.arithmetic import pow
 from numnet.tensor import Tensor
@@ -33,7 +33,10 @@ def _float_operands(input, other) -> tuple:
 
 class Atan2(Function):
     """``y = atan2(a, b)``, the angle of the point (b, a) in (-pi, pi];
-    ``ga = gy b / (a**2 + b**2)``,  ``gb = -gy a / (a**2 + b**2)``."""
+    ``ga = gy b / (a**2 + b**2)``,  ``gb = -gy a / (a**2 + b**2)`` (on Tensors too, for
+    ``create_graph=True``)."""
+
+    saved_inputs = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -57,7 +60,11 @@ arctan2 = atan2
 
 
 class Hypot(Function):
-    """``y = sqrt(a**2 + b**2)`` (without overflow);  ``ga = gy a / y``, ``gb = gy b / y``."""
+    """``y = sqrt(a**2 + b**2)`` (without overflow);  ``ga = gy a / y``, ``gb = gy b / y``
+    (on Tensors too, for ``create_graph=True``)."""
+
+    saved_inputs = ("a", "b")
+    saved_outputs = ("y",)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -83,7 +90,10 @@ def hypot(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class Copysign(Function):
     """``y = |a|`` with the sign of ``b`` (also of -0.0);  ``ga = gy y / a`` (0 where
-    a = 0),  ``gb = 0``."""
+    a = 0),  ``gb = 0``. The ratio ``y / a = sign(a) sign(b)`` is a constant, so the second
+    derivatives are 0 and the recorded backward is ``gy`` times it."""
+
+    saved_inputs = (None, None)
 
     def forward(self, a, b):
         self.a, self.shape_b = a, b.shape
@@ -109,7 +119,9 @@ def copysign(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class Xlogy(Function):
     """``y = a ln b``, 0 where a = 0 (unless b is NaN);  ``ga = gy ln b`` (0 where a = 0 and
-    b <= 0),  ``gb = gy a / b``."""
+    b <= 0),  ``gb = gy a / b`` (on Tensors too, for ``create_graph=True``)."""
+
+    saved_inputs = ("a", "b")
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -120,7 +132,8 @@ class Xlogy(Function):
         ga = gb = None
         with numpy.errstate(divide="ignore", invalid="ignore"):
             if self.needs_input_grad[0]:
-                log_b = numpy.where((a == 0) & (b <= 0), 0, numpy.log(b)).astype(gy.dtype)
+                zero = (dual.constant(a) == 0) & (dual.constant(b) <= 0)
+                log_b = dual.astype(dual.where(zero, 0, dual.log(b)), gy.dtype)
                 ga = sum_to(gy * log_b, a.shape)
             if self.needs_input_grad[1]:
                 gb = sum_to(gy * a / b, b.shape)
@@ -138,15 +151,23 @@ class Lerp(Function):
 
     Computed as PyTorch does, ``end - (end - start)(1 - w)`` where ``w >= 0.5``, so that
     ``w = 1`` gives ``end`` exactly. ``weight`` is a number (``__init__``) or a third input.
+    With ``create_graph=True`` the same formulas run on Tensors, ``end - start`` recomputed
+    from the inputs, which forward keeps (references, no copies) only when ``gw`` is needed.
     """
+
+    saved_inputs = ("start", "end", "w")
 
     def __init__(self, weight=None):
         self.scalar = weight
+        if weight is not None:
+            self.saved_inputs = (None, None)  # two inputs; gradients independent of them
 
     def forward(self, start, end, *weight):
         w = numpy.asarray(self.scalar, start.dtype) if not weight else weight[0]
         diff = end - start
         self.w, self.diff, self.shapes = w, diff, (start.shape, end.shape, w.shape)
+        if weight and self.needs_input_grad[2]:
+            self.start, self.end = start, end
         return numpy.where(numpy.abs(w) < 0.5, start + w * diff, end - diff * (1 - w))
 
     def backward(self, gy):
@@ -155,7 +176,11 @@ class Lerp(Function):
         grads = [sum_to(gy * (1 - w), self.shapes[0]) if needs[0] else None,
                  sum_to(gy * w, self.shapes[1]) if needs[1] else None]
         if len(needs) > 2:
-            grads.append(sum_to(gy * self.diff, self.shapes[2]) if needs[2] else None)
+            gw = None
+            if needs[2]:
+                diff = self.end - self.start if dual.is_graph(gy) else self.diff
+                gw = sum_to(gy * diff, self.shapes[2])
+            grads.append(gw)
         return tuple(grads)
 
 

@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import numpy
 
-from numnet.autograd import Function
 from numnet.ops import dual
-from numnet.ops._grid import _dilated_windows, _output_size, _workspace, int_pair
+from numnet.ops._grid import _output_size, _workspace, int_pair
 from numnet.ops._util import as_tensor
 from numnet.ops.conv import Conv2d, resolve_padding
-from numnet.ops.pool import _index_dtype, _max_pool_chunk, _max_pool_grad_chunk
+from numnet.ops.pool import (
+    PoolScatter,
+    _index_dtype,
+    _max_pool_chunk,
+    _max_pool_grad_chunk,
+    window_flat_indices,
+)
 
 
 class Conv2dReLU(Conv2d):
@@ -84,49 +89,8 @@ class Conv2dReLU(Conv2d):
         g = dual.where(self.y > 0, gy, 0)
         k = self.geometry.weight_shape[0]
         shape = (g.shape[0], k) + tuple(self.geometry.out_size)
-        return dual.apply(PoolScatter(self.index, self.pool, shape), g)
-
-
-class PoolScatter(Function):
-    """``y = zeros(shape)`` with each ``x[n, c, oh, ow]`` placed at its pooling window's
-    maximum, ``y[n, c, oh F_h + i, ow F_w + j]`` for the offset ``index = i F_w + j``
-    (windows of size and stride ``pool``, side by side): the gradient of the max pooling,
-    as its own op. ``gx = PoolGather(gy)``: the values at the same places."""
-
-    saved_inputs = (None,)
-
-    def __init__(self, index, pool, shape):
-        self.index, self.pool, self.shape = index, pool, tuple(shape)
-
-    def forward(self, x):
-        y = numpy.empty(self.shape, dtype=x.dtype)
-        _max_pool_grad_chunk(x, self.index, self.pool, self.pool, y, zero=True)
-        return y
-
-    def backward(self, gy):
-        return dual.apply(PoolGather(self.index, self.pool, self.shape), gy)
-
-
-class PoolGather(Function):
-    """``y[n, c, oh, ow] = x[n, c, oh F_h + i, ow F_w + j]`` for the offset
-    ``index[n, c, oh, ow] = i F_w + j`` of each window (size and stride ``pool``); ``x`` has
-    ``shape``. ``gx = PoolScatter(gy)``."""
-
-    saved_inputs = (None,)
-
-    def __init__(self, index, pool, shape):
-        self.index, self.pool, self.shape = index, pool, tuple(shape)
-
-    def forward(self, x):
-        kh, kw = self.pool
-        windows = _dilated_windows(x, self.pool, self.pool, self.index.shape[2:], (1, 1))
-        y = numpy.zeros(self.index.shape, dtype=x.dtype)
-        for offset in range(kh * kw):
-            numpy.copyto(y, windows[:, :, offset // kw, offset % kw], where=self.index == offset)
-        return y
-
-    def backward(self, gy):
-        return dual.apply(PoolScatter(self.index, self.pool, self.shape), gy)
+        flat = window_flat_indices(self.index, self.pool, self.pool, shape[3])
+        return dual.apply(PoolScatter(flat, shape), g)
 
 
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, pool=None, dilation=1, groups=1):

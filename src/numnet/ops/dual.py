@@ -179,3 +179,14 @@ def minimum(a, b):
         like = a if isinstance(a, Tensor) else b
         return _tensor(a, like).minimum(_tensor(b, like))
     return numpy.minimum(a, b)
+
+
+sinh = _unary(numpy.sinh, "sinh")
+cosh = _unary(numpy.cosh, "cosh")
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """``x.mean(axis, keepdims)`` with NumPy's argument names (``numpy.mean`` on arrays)."""
+    if isinstance(x, Tensor):
+        return x.mean(dim=axis, keepdim=keepdims)
+    return numpy.mean(x, axis=axis, keepdims=keepdims)

@@ -10,7 +10,9 @@ The gradient of operand k is again an einsum: ``gy`` contracted with every other
 onto operand k's letters. Two cases need more than that: a letter that only operand k has
 (summed away in the forward, so ``gx`` is constant along it: broadcast), and a letter
 repeated inside operand k (``'ii->i'`` reads a diagonal: ``gx`` is ``gy`` on that diagonal,
-zero elsewhere, written through NumPy's writeable diagonal view ``einsum('ii->i', gx)``).
+zero elsewhere, written through NumPy's writeable diagonal view ``einsum('ii->i', gx)``:
+``IntoDiagonal``, whose gradient reads the diagonal again). Recorded (``create_graph``), the
+contractions are ``Einsum`` ops themselves, so einsum is differentiable to any order.
 
 Example:
     >>> import numnet
@@ -28,6 +30,7 @@ import string
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
 from numnet.ops.shape import shape_op
 from numnet.tensor import Tensor
@@ -103,37 +106,61 @@ def _squeeze_broadcast(inputs, shapes) -> tuple:
 class Einsum(Function):
     """``y = einsum(equation, *xs)``;  ``gx_k = einsum(output, xs except k -> letters of
     x_k)(gy, ...)``, broadcast along letters only ``x_k`` has and placed on the diagonal of
-    letters ``x_k`` repeats (see the module's docstring)."""
+    letters ``x_k`` repeats (see the module's docstring).
+
+    Operand k is kept as the attribute ``x{k}`` (``saved_inputs``, one name per operand).
+    """
+
+    saved_inputs = ()
 
     def __init__(self, inputs, output, sizes):
         self.inputs, self.output, self.sizes = inputs, output, sizes
+        self.saved_inputs = tuple(f"x{k}" for k in range(len(inputs)))
 
     def forward(self, *xs):
-        self.xs = xs
+        for name, x in zip(self.saved_inputs, xs):
+            setattr(self, name, x)
         equation = ",".join(self.inputs) + "->" + self.output
         return numpy.einsum(equation, *xs, optimize=len(xs) > 1)
 
     def backward(self, gy):
+        xs = [getattr(self, name) for name in self.saved_inputs]
         gxs = []
-        for k, (term, x) in enumerate(zip(self.inputs, self.xs)):
+        for k, (term, x) in enumerate(zip(self.inputs, xs)):
             if not self.needs_input_grad[k]:
                 gxs.append(None)
                 continue
             others = [t for i, t in enumerate(self.inputs) if i != k]
-            arrays = [a for i, a in enumerate(self.xs) if i != k]
+            arrays = [a for i, a in enumerate(xs) if i != k]
             unique = "".join(dict.fromkeys(term))
             reached = "".join(c for c in unique if c in self.output or any(c in t for t in others))
-            equation = ",".join([self.output] + others) + "->" + reached
-            g = numpy.einsum(equation, gy, *arrays, optimize=len(arrays) > 0)
+            g = dual.apply(Einsum([self.output] + others, reached, self.sizes), gy, *arrays)
             if reached != unique:  # letters only this operand has: gx is constant along them
-                g = numpy.expand_dims(g, [unique.index(c) for c in unique if c not in reached])
-                g = numpy.broadcast_to(g, tuple(self.sizes[c] for c in unique))
+                g = dual.expand_dims(g, [unique.index(c) for c in unique if c not in reached])
+                g = dual.broadcast_to(g, tuple(self.sizes[c] for c in unique))
             if unique != term:  # repeated letters: gy goes on the diagonal
-                gx = numpy.zeros(x.shape, gy.dtype)
-                numpy.einsum(f"{term}->{unique}", gx)[...] = g
-                g = gx
-            gxs.append(numpy.ascontiguousarray(g))
+                g = dual.apply(IntoDiagonal(term, unique, x.shape, self.sizes), g)
+            gxs.append(g if dual.is_graph(g) else numpy.ascontiguousarray(g))
         return tuple(gxs)
+
+
+class IntoDiagonal(Function):
+    """``y = zeros(shape)`` with ``x`` on the diagonal of the letters ``term`` repeats, so
+    that ``einsum(term -> unique)(y) = x`` (the gradient of reading a diagonal);
+    ``gx = einsum(term -> unique)(gy)``, an ``Einsum``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, term: str, unique: str, shape: tuple, sizes: dict):
+        self.term, self.unique, self.shape, self.sizes = term, unique, shape, sizes
+
+    def forward(self, x):
+        y = numpy.zeros(self.shape, x.dtype)
+        numpy.einsum(f"{self.term}->{self.unique}", y)[...] = x
+        return y
+
+    def backward(self, gy):
+        return dual.apply(Einsum([self.term], self.unique, self.sizes), gy)
 
 
 def einsum(equation: str, *operands) -> Tensor:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
 from numnet.ops.reduction import torch_dtype_name
 from numnet.tensor import Tensor
@@ -17,8 +18,11 @@ class Embedding(Function):
 
     ``gW[i] = sum of gy over the positions where indices == i`` (``numpy.add.at``), each
     term divided by the number of times ``i`` occurs in the batch with
-    ``scale_grad_by_freq``; the row ``padding_idx`` gets no gradient.
+    ``scale_grad_by_freq``; the row ``padding_idx`` gets no gradient: ``EmbeddingGrad``,
+    whose own gradient is this lookup again.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, indices: numpy.ndarray, padding_idx: int | None = None,
                  scale_grad_by_freq: bool = False):
@@ -31,16 +35,54 @@ class Embedding(Function):
         return weight[self.indices]
 
     def backward(self, gy):
+        return dual.apply(EmbeddingGrad(self.indices, self.num_embeddings, self.padding_idx,
+                                        self.scale_grad_by_freq), gy)
+
+
+class EmbeddingGrad(Function):
+    """``y = `` the gradient of ``Embedding`` for its upstream gradient ``x`` (shaped
+    ``indices.shape + (D,)``): ``y[i] = sum of x / count_i over the positions where
+    indices == i`` (``count_i = 1`` without ``scale_grad_by_freq``), ``y[padding_idx] = 0``;
+    y is ``(num_embeddings, D)``.
+
+    It is linear in ``x``, and its gradient is the adjoint map: the lookup
+    ``gx[...] = gy[indices[...]] / count`` (``Embedding``), 0 where ``indices ==
+    padding_idx``.
+
+    NOTE: PyTorch 2.13's double backward (``embedding_dense_double_backward``) leaves out
+    the ``1 / count`` of ``scale_grad_by_freq``, so it is not the derivative of its own
+    backward (``gW`` has ``1 / count`` per term, its derivative in ``gy`` gets 1); numnet
+    divides, and agrees with PyTorch whenever ``scale_grad_by_freq`` is False.
+    """
+
+    saved_inputs = (None,)
+
+    def __init__(self, indices: numpy.ndarray, num_embeddings: int,
+                 padding_idx: int | None = None, scale_grad_by_freq: bool = False):
+        self.indices, self.num_embeddings = indices, num_embeddings
+        self.padding_idx = padding_idx
+        self.scale_grad_by_freq = scale_grad_by_freq
+
+    def forward(self, x):
         flat = self.indices.reshape(-1)
-        rows = gy.reshape(flat.size, -1)
+        rows = x.reshape(flat.size, -1)
         if self.scale_grad_by_freq:
             counts = numpy.bincount(flat, minlength=self.num_embeddings)
-            rows = rows / counts[flat, None].astype(gy.dtype)
-        gW = numpy.zeros((self.num_embeddings, rows.shape[1]), gy.dtype)
+            rows = rows / counts[flat, None].astype(x.dtype)
+        gW = numpy.zeros((self.num_embeddings, rows.shape[1]), x.dtype)
         numpy.add.at(gW, flat, rows)
         if self.padding_idx is not None:
             gW[self.padding_idx] = 0
         return gW
+
+    def backward(self, gy):
+        gx = dual.apply(Embedding(self.indices), gy)
+        if self.scale_grad_by_freq:
+            counts = numpy.bincount(self.indices.reshape(-1), minlength=self.num_embeddings)
+            gx = gx / counts[self.indices][..., None].astype(gx.dtype)
+        if self.padding_idx is not None:
+            gx = dual.where((self.indices == self.padding_idx)[..., None], 0, gx)
+        return gx
 
 
 def _indices(input, num_embeddings: int) -> numpy.ndarray:

@@ -12,10 +12,30 @@ import numpy
 from scipy import special
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_float
+from numnet.ops.unary import Erf
 from numnet.tensor import Tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def normal_pdf(x):
+    """``phi(x) = e**(-x**2 / 2) / sqrt(2 pi)``, of an array or (recorded) a Tensor."""
+    half = x.dtype.type(0.5)
+    return dual.exp(-half * x * x) * x.dtype.type(1 / math.sqrt(2 * math.pi))
+
+
+def tanh_argument(x):
+    """``u = sqrt(2/pi) (x + 0.044715 x**3)``, the argument of the tanh form's ``tanh``."""
+    return x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(0.044715) * x * x * x)
+
+
+def normal_cdf(x):
+    """``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` of an array or (recorded, ``Erf``) a Tensor."""
+    scaled = x * x.dtype.type(1 / math.sqrt(2.0))
+    erf = Erf()(scaled) if dual.is_graph(scaled) else special.erf(scaled)
+    return x.dtype.type(0.5) * (x.dtype.type(1) + erf)
 
 
 class GELU(Function):
@@ -26,7 +46,12 @@ class GELU(Function):
     ``u = sqrt(2/pi) (x + 0.044715 x**3)``, and
     ``gx = gy ((1 + t) / 2 + x (1 - t**2) / 2 du/dx)``, ``t = tanh(u)``,
     ``du/dx = sqrt(2/pi) (1 + 3 0.044715 x**2)``.
+
+    Recorded (``create_graph=True``), ``t`` and ``Phi(x)`` are recomputed from ``x`` as
+    numnet ops (``tanh``, ``erf``), so the gradient is differentiable to any order.
     """
+
+    saved_inputs = ("x",)
 
     def __init__(self, approximate: str = "none"):
         self.approximate = approximate
@@ -36,23 +61,23 @@ class GELU(Function):
         one = x.dtype.type(1)
         half = x.dtype.type(0.5)
         if self.approximate == "tanh":
-            c = x.dtype.type(_SQRT_2_OVER_PI)
-            self.t = numpy.tanh(c * (x + x.dtype.type(0.044715) * x * x * x))
+            self.t = numpy.tanh(tanh_argument(x))
             return half * x * (one + self.t)
-        self.cdf = half * (one + special.erf(x * x.dtype.type(1 / math.sqrt(2.0))))
+        self.cdf = normal_cdf(x)
         return x * self.cdf
 
     def backward(self, gy):
         x = self.x
+        graph = dual.is_graph(x)
         one = x.dtype.type(1)
         half = x.dtype.type(0.5)
         if self.approximate == "tanh":
-            t = self.t
             c = x.dtype.type(_SQRT_2_OVER_PI)
+            t = dual.tanh(tanh_argument(x)) if graph else self.t
             du = c * (one + x.dtype.type(3 * 0.044715) * x * x)
             return gy * (half * (one + t) + half * x * (one - t * t) * du)
-        pdf = numpy.exp(-half * x * x) * x.dtype.type(1 / math.sqrt(2 * math.pi))
-        return gy * (self.cdf + x * pdf)
+        cdf = normal_cdf(x) if graph else self.cdf
+        return gy * (cdf + x * normal_pdf(x))
 
 
 def gelu(input, approximate: str = "none") -> Tensor:  # noqa: A002 - PyTorch's name

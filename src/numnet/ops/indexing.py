@@ -9,6 +9,11 @@ index_select index_add masked_fill masked_select take take_along_dim`` (differen
 back to those positions with ``scatter_add`` (an index may repeat, so the gradients add).
 The positions are one NumPy fancy index, ``_grid(index, axis)``: ``index`` itself along
 ``axis``, ``arange`` along every other dim, so no op loops over elements in Python.
+
+With ``create_graph=True`` each backward is recorded through its adjoint companion, run with
+``dual.apply``: ``gather`` <-> ``scatter_add``, ``index_select`` <-> ``index_add``, and
+``take``/``masked_select`` through ``getitem``'s ``IndexIntoZeros``; the masks and counts are
+constants. So these gradients are differentiable to any order.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ import numbers
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._aliases import dim_aliases
 from numnet.ops._util import as_tensor, normalize_dims, sum_to
 from numnet.ops.reduction import torch_dtype_name
-from numnet.ops.shape import broadcast_to, reshape
+from numnet.ops.shape import IndexIntoZeros, broadcast_to, reshape
 from numnet.tensor import Tensor
 
 
@@ -78,14 +84,37 @@ def _scatter_add_into(target: numpy.ndarray, grid: tuple, values) -> numpy.ndarr
     return target
 
 
+def _gathered(g, axis: int, index: numpy.ndarray, grid: tuple):
+    """``g[grid]``: ``g`` at the positions ``index`` names along ``axis`` (``Gather``,
+    recorded, when ``g`` is a Tensor)."""
+    if dual.is_graph(g):
+        return dual.apply(Gather(axis, index), g)
+    return g[grid]
+
+
+def _src_grad(gvalues, index_shape: tuple, src_shape: tuple):
+    """``gsrc``: ``gvalues`` (shaped like the index) in the leading block of zeros shaped
+    like ``src``, which may be larger than the index (``IndexIntoZeros`` when recorded)."""
+    if dual.is_graph(gvalues):
+        if tuple(src_shape) == tuple(index_shape):
+            return gvalues
+        return dual.apply(IndexIntoZeros(_leading(index_shape), src_shape), gvalues)
+    gsrc = numpy.zeros(src_shape, dtype=gvalues.dtype)
+    gsrc[_leading(index_shape)] = gvalues
+    return gsrc
+
+
 # ---------------------------------------------------------------------- gather
 class Gather(Function):
     """``y[..., j, ...] = x[..., index[..., j, ...], ...]`` along ``axis``;
-    ``gx = scatter_add(zeros, axis, index, gy)``.
+    ``gx = scatter_add(zeros, axis, index, gy)`` (``ScatterAdd``, whose ``gsrc`` is this
+    op again).
 
     ``unique=True`` (indices never repeat in a slice, as after a sort) writes ``gy`` back
     with one assignment instead of adding.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, axis: int, index: numpy.ndarray, unique: bool = False):
         self.axis, self.index, self.unique = axis, index, unique
@@ -97,6 +126,8 @@ class Gather(Function):
 
     def backward(self, gy):
         gx = numpy.zeros(self.shape, dtype=gy.dtype)
+        if dual.is_graph(gy):
+            return dual.apply(ScatterAdd(self.axis, self.index), gx, gy)
         if self.unique:
             gx[self.grid] = gy
             return gx
@@ -126,12 +157,14 @@ def gather(input, dim: int, index, *, sparse_grad: bool = False) -> Tensor:  # n
 # ---------------------------------------------------------------------- scatter
 class Scatter(Function):
     """``y = x`` with ``y[..., index[..., j, ...], ...] = src[..., j, ...]`` (or ``value``);
-    ``gx = gy`` with the written positions 0;  ``gsrc = gather(gy, axis, index)`` (0 where
-    ``src`` reaches beyond ``index``).
+    ``gx = gy`` with the written positions 0 (this op with ``value=0``);
+    ``gsrc = gather(gy, axis, index)`` (0 where ``src`` reaches beyond ``index``).
 
     With ``reduce`` ('add' or 'multiply', PyTorch's deprecated form of ``scatter_reduce``)
     the values are combined instead, and, as in PyTorch, there is no gradient.
     """
+
+    saved_inputs = (None, None)
 
     def __init__(self, axis: int, index: numpy.ndarray, value=None, reduce: str | None = None):
         self.axis, self.index, self.value, self.reduce = axis, index, value, reduce
@@ -154,13 +187,11 @@ class Scatter(Function):
         if self.reduce is not None:
             raise RuntimeError("derivative for scatter with reduce= is not implemented (as in "
                                "PyTorch); use scatter_reduce")
-        gx = gy.copy()
-        gx[self.grid] = 0
+        gx = dual.apply(Scatter(self.axis, self.index, value=0), gy)
         if self.src_shape is None:
             return gx
-        gsrc = numpy.zeros(self.src_shape, dtype=gy.dtype)
-        gsrc[_leading(self.index.shape)] = gy[self.grid]
-        return gx, gsrc
+        gvalues = _gathered(gy, self.axis, self.index, self.grid)
+        return gx, _src_grad(gvalues, self.index.shape, self.src_shape)
 
 
 def _scatter_operands(name: str, input, dim, index, src):
@@ -204,7 +235,10 @@ def scatter(input, dim: int, index, src=None, *, value=None,  # noqa: A002 - PyT
 
 class ScatterAdd(Function):
     """``y = x``, then ``y[..., index[..., j, ...], ...] += src[..., j, ...]``;
-    ``gx = gy``;  ``gsrc = gather(gy, axis, index)``."""
+    ``gx = gy``;  ``gsrc = gather(gy, axis, index)`` (``Gather``, whose gradient is this op
+    again)."""
+
+    saved_inputs = (None, None)
 
     def __init__(self, axis: int, index: numpy.ndarray):
         self.axis, self.index = axis, index
@@ -215,9 +249,8 @@ class ScatterAdd(Function):
         return _scatter_add_into(x.copy(), self.grid, src[_leading(self.index.shape)])
 
     def backward(self, gy):
-        gsrc = numpy.zeros(self.src_shape, dtype=gy.dtype)
-        gsrc[_leading(self.index.shape)] = gy[self.grid]
-        return gy, gsrc
+        gvalues = _gathered(gy, self.axis, self.index, self.grid)
+        return gy, _src_grad(gvalues, self.index.shape, self.src_shape)
 
 
 @dim_aliases
@@ -253,7 +286,15 @@ class ScatterReduce(Function):
 
     NOTE: with ``include_self=False``, PyTorch still counts ``x_p`` in ``k`` when it equals
     ``y_p`` (only its own gradient is then 0); numnet does the same, to match it.
+
+    Recorded (``create_graph=True``): sum, mean, amax and amin are linear in ``gy`` with
+    constant masks and counts (their second derivatives in ``x`` and ``src`` are 0, as in
+    PyTorch); prod is PyTorch's formula in numnet ops (``_prod_graph``), which raises, as
+    PyTorch's double backward does, when two zeros of ``src`` meet at one position.
     """
+
+    saved_inputs = ("x", "src")
+    saved_outputs = ("y",)
 
     def __init__(self, axis: int, index: numpy.ndarray, reduce: str, include_self: bool):
         self.axis, self.index = axis, index
@@ -265,7 +306,7 @@ class ScatterReduce(Function):
         reached = numpy.zeros(x.shape, dtype=bool)
         reached[grid] = True
         self.self_member = numpy.ones(x.shape, dtype=bool) if self.include_self else ~reached
-        self.x, self.values, self.src_shape = x, values, src.shape
+        self.x, self.src, self.src_shape = x, src, src.shape
         if self.reduce in ("sum", "mean"):
             y = numpy.where(self.self_member, x, 0).astype(x.dtype)
             numpy.add.at(y, grid, values)
@@ -285,13 +326,18 @@ class ScatterReduce(Function):
         return y
 
     def backward(self, gy):
-        grid, x, values = self.grid, self.x, self.values
-        member = self.self_member
+        if self.reduce == "prod" and dual.is_graph(gy):
+            return self._prod_graph(gy)
+        grid, member = self.grid, self.self_member
+        x = dual.constant(self.x)
+        values = dual.constant(self.src)[_leading(self.index.shape)]
         if self.reduce == "sum":
-            gx, gvalues = numpy.where(member, gy, 0), gy[grid]
+            gx = dual.where(member, gy, 0)
+            gvalues = _gathered(gy, self.axis, self.index, grid)
         elif self.reduce == "mean":
             g = gy / self.count
-            gx, gvalues = numpy.where(member, g, 0), g[grid]
+            gx = dual.where(member, g, 0)
+            gvalues = _gathered(g, self.axis, self.index, grid)
         elif self.reduce == "prod":
             zeros = (member & (x == 0)).astype(numpy.int64)
             numpy.add.at(zeros, grid, values == 0)
@@ -306,16 +352,52 @@ class ScatterReduce(Function):
             gx = numpy.where(member, gy * others(x, zeros, nonzero), 0)
             gvalues = gy[grid] * others(values, zeros[grid], nonzero[grid])
         else:
-            self_is = x == self.y
-            values_are = values == self.y[grid]
+            y = dual.constant(self.y)
+            self_is = x == y
+            values_are = values == y[grid]
             count = self_is.astype(gy.dtype)
             numpy.add.at(count, grid, values_are)
             g = gy / numpy.where(count == 0, 1, count)
-            gx = numpy.where(self_is & member, g, 0)
-            gvalues = numpy.where(values_are, g[grid], 0)
-        gsrc = numpy.zeros(self.src_shape, dtype=gy.dtype)
-        gsrc[_leading(self.index.shape)] = gvalues
-        return gx.astype(gy.dtype, copy=False), gsrc
+            gx = dual.where(self_is & member, g, 0)
+            gvalues = dual.where(values_are, _gathered(g, self.axis, self.index, grid), 0)
+        gsrc = _src_grad(dual.astype(gvalues, gy.dtype), self.index.shape, self.src_shape)
+        return dual.astype(gx, gy.dtype), gsrc
+
+    def _prod_graph(self, gy):
+        """The prod gradients recorded, by PyTorch's formula (``scatter_reduce_backward``),
+        with ``m`` = ``x`` where ``x != 0``, else 1, and S the single zeros of ``src`` (the
+        only zero of ``src`` at their position):
+
+        ``gx = gy * scatter_reduce(m, src) / m`` (0 where ``x`` is not a member);
+        ``gsrc = gather(gy * scatter_reduce(x, src with S set to 1))`` on S,
+        ``gather(gy * y) / src`` elsewhere (``src`` 0 there: divided by 1).
+        """
+        x, src, y = self.x, self.src, self.y
+        lead = _leading(self.index.shape)
+        values = src if src.shape == self.index.shape else src[lead]
+        zero = dual.constant(values) == 0
+        zeros = numpy.zeros(x.shape, numpy.int64)
+        numpy.add.at(zeros, self.grid, zero)
+        zeros = zeros[self.grid]
+        if self.needs_input_grad[1] and (zeros > 1).any():
+            raise RuntimeError(f"{self.name}: double backward is not implemented "
+                               "(create_graph=True through this op) for reduce='prod' where "
+                               "more than one zero of src goes to the same position, as in "
+                               "PyTorch")
+        single = zero & (zeros == 1)
+        masked = dual.where(dual.constant(x) == 0, 1, x)
+        product = ScatterReduce(self.axis, self.index, "prod", self.include_self)(masked, src)
+        gx = gy * product / masked
+        if not self.include_self:
+            gx = dual.where(self.self_member, gx, 0)
+        in_src = numpy.zeros(src.shape, bool)
+        in_src[lead] = single
+        without = ScatterReduce(self.axis, self.index, "prod", self.include_self)(
+            x, dual.where(in_src, 1, src))
+        gvalues = dual.where(single, _gathered(gy * without, self.axis, self.index, self.grid),
+                             _gathered(gy * y, self.axis, self.index, self.grid)
+                             / dual.where(zero, 1, values))
+        return gx, _src_grad(gvalues, self.index.shape, self.src_shape)
 
 
 def _lowest(dtype: numpy.dtype):
@@ -365,7 +447,10 @@ def _vector_index(name: str, index, axis: int, size: int) -> numpy.ndarray:
 
 class IndexSelect(Function):
     """``y = x`` with the slices ``index`` along ``axis`` (in that order, repeats allowed);
-    ``gx = index_add(zeros, axis, index, gy)``."""
+    ``gx = index_add(zeros, axis, index, gy)`` (``IndexAdd``, whose ``gsource`` is this op
+    again)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, axis: int, index: numpy.ndarray):
         self.axis, self.index = axis, index
@@ -376,6 +461,8 @@ class IndexSelect(Function):
 
     def backward(self, gy):
         gx = numpy.zeros(self.shape, dtype=gy.dtype)
+        if dual.is_graph(gy):
+            return dual.apply(IndexAdd(self.axis, self.index), gx, gy)
         numpy.add.at(gx, (slice(None),) * self.axis + (self.index,), gy)
         return gx
 
@@ -401,7 +488,9 @@ def index_select(input, dim: int, index) -> Tensor:  # noqa: A002 - PyTorch's na
 
 class IndexAdd(Function):
     """``y = x``, then ``y[..., index[j], ...] += alpha * source[..., j, ...]`` along ``axis``;
-    ``gx = gy``;  ``gsource = alpha * index_select(gy, axis, index)``."""
+    ``gx = gy``;  ``gsource = alpha * index_select(gy, axis, index)`` (``IndexSelect``)."""
+
+    saved_inputs = (None, None)
 
     def __init__(self, axis: int, index: numpy.ndarray, alpha=1):
         self.axis, self.index, self.alpha = axis, index, alpha
@@ -415,7 +504,7 @@ class IndexAdd(Function):
         return y
 
     def backward(self, gy):
-        gsource = numpy.take(gy, self.index, axis=self.axis).reshape(self.source_shape)
+        gsource = dual.apply(IndexSelect(self.axis, self.index), gy).reshape(self.source_shape)
         return gy, gsource if self.alpha == 1 else gsource * gy.dtype.type(self.alpha)
 
 
@@ -460,6 +549,8 @@ class MaskedFill(Function):
     """``y = value where mask else x`` (broadcast);  ``gx = sum_to(gy where not mask)``;
     ``gvalue = sum(gy where mask)`` (for a 0-d tensor value)."""
 
+    saved_inputs = (None, None)
+
     def __init__(self, mask: numpy.ndarray, value=None):
         self.mask, self.value = mask, value
 
@@ -470,10 +561,12 @@ class MaskedFill(Function):
         return numpy.where(self.mask, fill, x)
 
     def backward(self, gy):
-        gx = sum_to(numpy.where(self.mask, 0, gy).astype(gy.dtype), self.x_shape)
+        gx = sum_to(dual.astype(dual.where(self.mask, 0, gy), gy.dtype), self.x_shape)
         if self.value_dtype is None:
             return gx
-        gvalue = numpy.where(self.mask, gy, 0).sum()
+        gvalue = dual.sum(dual.where(self.mask, gy, 0))
+        if dual.is_graph(gvalue):
+            return gx, dual.astype(gvalue, self.value_dtype)
         return gx, numpy.asarray(gvalue, dtype=self.value_dtype)
 
 
@@ -502,7 +595,10 @@ def masked_fill(input, mask, value) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 class MaskedSelect(Function):
-    """``y = x[mask]`` (1-D, both broadcast);  ``gx = sum_to(zeros with gy at the mask)``."""
+    """``y = x[mask]`` (1-D, both broadcast);  ``gx = sum_to(zeros with gy at the mask)``
+    (``IndexIntoZeros`` when recorded)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, mask: numpy.ndarray):
         self.mask = mask
@@ -512,8 +608,11 @@ class MaskedSelect(Function):
         return numpy.broadcast_to(x, self.mask.shape)[self.mask]
 
     def backward(self, gy):
-        g = numpy.zeros(self.mask.shape, dtype=gy.dtype)
-        g[self.mask] = gy
+        if dual.is_graph(gy):
+            g = dual.apply(IndexIntoZeros(self.mask, self.mask.shape), gy)
+        else:
+            g = numpy.zeros(self.mask.shape, dtype=gy.dtype)
+            g[self.mask] = gy
         return sum_to(g, self.x_shape)
 
 
@@ -549,7 +648,10 @@ def nonzero(input, *, as_tuple: bool = False):  # noqa: A002 - PyTorch's name
 
 # ---------------------------------------------------------------------- take
 class Take(Function):
-    """``y = x.flatten()[index]`` (shaped like index);  ``gx = zeros with gy added at index``."""
+    """``y = x.flatten()[index]`` (shaped like index);  ``gx = zeros with gy added at index``
+    (``IndexIntoZeros`` when recorded)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, index: numpy.ndarray):
         self.index = index
@@ -559,7 +661,10 @@ class Take(Function):
         return x.reshape(-1)[self.index]
 
     def backward(self, gy):
-        gx = numpy.zeros(int(numpy.prod(self.shape)), dtype=gy.dtype)
+        size = int(numpy.prod(self.shape))
+        if dual.is_graph(gy):
+            return dual.apply(IndexIntoZeros(self.index, (size,)), gy).reshape(self.shape)
+        gx = numpy.zeros(size, dtype=gy.dtype)
         numpy.add.at(gx, self.index, gy)
         return gx.reshape(self.shape)
 

@@ -45,7 +45,7 @@ import numpy
 from numnet import backend
 from numnet import random as nn_random
 from numnet.autograd import Function
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.ops._util import as_tensor, sum_to
 from numnet.ops.activation import relu, sigmoid, tanh
 from numnet.ops.arithmetic import add, div, mul, neg, pow, sub
@@ -219,7 +219,10 @@ def div_(self, other, *, rounding_mode=None) -> Tensor:
 # ---------------------------------------------------------------------- overwriting
 class Overwrite(Function):
     """``y = values`` (an array shaped like ``x``, in its dtype: what ``zero_ fill_ uniform_
-    normal_`` write);  ``gx = 0`` (the old values no longer matter)."""
+    normal_`` write);  ``gx = 0`` (the old values no longer matter; a constant, so its own
+    derivative is 0 too)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, values: numpy.ndarray):
         self.values = values
@@ -228,22 +231,25 @@ class Overwrite(Function):
         return self.values
 
     def backward(self, gy):
-        return numpy.zeros_like(gy)
+        return dual.zeros_like(gy)
 
 
 class Copy(Function):
     """``y = src`` broadcast to ``x``'s shape, in ``x``'s dtype (``copy_``, ``fill_`` with a
-    0-d tensor);  ``gx = 0``,  ``gsrc = sum_to(gy, src.shape)`` in ``src``'s dtype."""
+    0-d tensor);  ``gx = 0``,  ``gsrc = sum_to(gy, src.shape)`` in ``src``'s dtype (both
+    linear in ``gy``: recorded as they are with ``create_graph=True``)."""
+
+    saved_inputs = (None, None)
 
     def forward(self, x, src):
         self.src_shape, self.src_dtype = src.shape, src.dtype
         return _broadcast_copy(src, x.shape, x.dtype)
 
     def backward(self, gy):
-        gx = numpy.zeros_like(gy) if self.needs_input_grad[0] else None
+        gx = dual.zeros_like(gy) if self.needs_input_grad[0] else None
         gsrc = None
         if self.needs_input_grad[1]:
-            gsrc = sum_to(gy, self.src_shape).astype(self.src_dtype, copy=False)
+            gsrc = dual.astype(sum_to(gy, self.src_shape), self.src_dtype)
         return gx, gsrc
 
 

@@ -21,6 +21,7 @@ import warnings
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
 from numnet.ops.adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from numnet.ops.resampling import antialias_axis, cubic_axis, linear_axis, nearest_axis
@@ -35,9 +36,11 @@ class Interpolate(Function):
 
     ``y = A_1 (A_2 ( ... (A_d x)))`` along axes ``2 .. d + 1``, each ``A_k x`` computed as
     the gather ``sum_t w[:, t] x[index[:, t]]`` (nearest: ``x[index[:, 0]]``); ``gx``
-    applies every ``A_k^T`` to ``gy``, a matrix product per axis. Shapes: x (N, C,
-    *in_sizes), y (N, C, *out_sizes).
+    applies every ``A_k^T`` to ``gy``, a matrix product per axis (``InterpolateTranspose``,
+    whose gradient is this op again). Shapes: x (N, C, *in_sizes), y (N, C, *out_sizes).
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, axes):
         self.axes = tuple(axes)
@@ -59,11 +62,29 @@ class Interpolate(Function):
         return y
 
     def backward(self, gy):
+        return dual.apply(InterpolateTranspose(self.axes), gy)
+
+
+class InterpolateTranspose(Function):
+    """``gx = A_1^T (A_2^T ( ... (A_d^T gy)))``: the gradient of ``y = Interpolate(axes)(x)``
+    with respect to ``x``, a matrix product per axis, as its own op. Linear, the resize's
+    transpose, so its gradient is ``Interpolate(axes)(g)`` (PyTorch's ``upsample_*_backward``
+    formulas): differentiable to any order."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, axes):
+        self.axes = tuple(axes)
+
+    def forward(self, gy):
         first = gy.ndim - len(self.axes)
         gx = gy
         for k, axis in enumerate(self.axes):
             gx = _matmul_along(gx, axis.matrix(gy.dtype), first + k)
         return gx
+
+    def backward(self, g):
+        return dual.apply(Interpolate(self.axes), g)
 
 
 def _matmul_along(g, a, dim: int):

@@ -8,6 +8,11 @@ back to the positions the forward read (summing where one input element fed seve
 index of another op (``unflatten``, ``movedim``, ``narrow``, ``meshgrid``) are written with
 those ops, so they have no Function of their own.
 
+Every backward is linear in ``gy`` and is itself one of these ops or a companion Function
+(``DiagonalIntoZeros``, ``SumRepeats``, ``FoldWindows``) run through ``dual.apply``, whose
+own backward is the forward op again: with ``create_graph=True`` the gradients are graphs,
+differentiable to any order.
+
 Example:
     >>> import numnet
     >>> x = numnet.arange(6).reshape(2, 3)
@@ -25,8 +30,9 @@ import warnings
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor, normalize_dims
-from numnet.ops.shape import Permute, _shape_args, cat, getitem, shape_op, transpose
+from numnet.ops.shape import Cat, Permute, _shape_args, cat, getitem, shape_op, transpose
 from numnet.tensor import Tensor
 
 
@@ -47,7 +53,10 @@ def _dim_list(dims, ndim: int, name: str) -> tuple:
 
 # ---------------------------------------------------------------------- flip and roll
 class Flip(Function):
-    """``y = x`` reversed along ``dims``;  ``gx = gy`` reversed along the same dims."""
+    """``y = x`` reversed along ``dims``;  ``gx = gy`` reversed along the same dims (``Flip``
+    again)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, dims):
         self.dims = dims
@@ -56,7 +65,7 @@ class Flip(Function):
         return numpy.flip(x, self.dims) if self.dims else x
 
     def backward(self, gy):
-        return numpy.flip(gy, self.dims) if self.dims else gy
+        return dual.apply(Flip(self.dims), gy)
 
 
 def flip(input, dims) -> Tensor:  # noqa: A002 - PyTorch's name
@@ -72,7 +81,9 @@ def flip_method(self, *dims) -> Tensor:
 
 class Roll(Function):
     """``y = x`` shifted cyclically by ``shifts`` along ``dims`` (all elements, flattened,
-    when ``dims`` is None);  ``gx = gy`` shifted back by ``-shifts``."""
+    when ``dims`` is None);  ``gx = gy`` shifted back by ``-shifts`` (``Roll`` again)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, shifts, dims):
         self.shifts, self.dims = shifts, dims
@@ -81,7 +92,7 @@ class Roll(Function):
         return numpy.roll(x, self.shifts, self.dims)
 
     def backward(self, gy):
-        return numpy.roll(gy, tuple(-s for s in self.shifts), self.dims)
+        return dual.apply(Roll(tuple(-s for s in self.shifts), self.dims), gy)
 
 
 def roll(input, shifts, dims=None) -> Tensor:  # noqa: A002
@@ -104,6 +115,7 @@ class Tril(Function):
     """``y = x`` with the elements above diagonal ``k`` of the last two dims set to 0;
     ``gx = tril(gy, k)`` (``Triu``: below, ``triu``)."""
 
+    saved_inputs = (None,)
     keep = staticmethod(numpy.tril)
 
     def __init__(self, diagonal: int = 0):
@@ -116,7 +128,7 @@ class Tril(Function):
         return self.keep(x, self.k)
 
     def backward(self, gy):
-        return self.keep(gy, self.k)
+        return dual.apply(type(self)(self.k), gy)
 
 
 class Triu(Tril):
@@ -137,7 +149,10 @@ def triu(input, diagonal: int = 0) -> Tensor:  # noqa: A002
 
 class Diagonal(Function):
     """``y[..., i] = x[..., i, i + offset]`` over dims ``dim1, dim2`` (the diagonal becomes
-    the last dim);  ``gx`` is zero off that diagonal and ``gy`` on it."""
+    the last dim);  ``gx`` is zero off that diagonal and ``gy`` on it
+    (``DiagonalIntoZeros``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, offset: int, dim1: int, dim2: int):
         self.offset, self.dim1, self.dim2 = int(offset), dim1, dim2
@@ -147,11 +162,28 @@ class Diagonal(Function):
         return numpy.diagonal(x, self.offset, self.dim1, self.dim2)
 
     def backward(self, gy):
-        gx = numpy.zeros(self.in_shape, gy.dtype)
-        i = numpy.arange(gy.shape[-1])
+        return dual.apply(DiagonalIntoZeros(self.offset, self.dim1, self.dim2, self.in_shape),
+                          gy)
+
+
+class DiagonalIntoZeros(Function):
+    """``y = zeros(shape)`` with ``x`` on diagonal ``offset`` over dims ``dim1, dim2`` (``x``'s
+    last dim runs along it): the gradient of ``Diagonal``;  ``gx = Diagonal(gy)``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, offset: int, dim1: int, dim2: int, shape):
+        self.offset, self.dim1, self.dim2, self.shape = offset, dim1, dim2, shape
+
+    def forward(self, x):
+        y = numpy.zeros(self.shape, x.dtype)
+        i = numpy.arange(x.shape[-1])
         rows, cols = i + max(-self.offset, 0), i + max(self.offset, 0)
-        numpy.moveaxis(gx, (self.dim1, self.dim2), (-2, -1))[..., rows, cols] = gy
-        return gx
+        numpy.moveaxis(y, (self.dim1, self.dim2), (-2, -1))[..., rows, cols] = x
+        return y
+
+    def backward(self, gy):
+        return dual.apply(Diagonal(self.offset, self.dim1, self.dim2), gy)
 
 
 def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
@@ -164,7 +196,9 @@ def diagonal(input, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  #
 
 class DiagEmbed(Function):
     """``y = `` the square matrix with ``x`` on diagonal ``k`` (``torch.diag`` of a 1-D
-    tensor);  ``gx`` is that diagonal of ``gy``."""
+    tensor);  ``gx`` is that diagonal of ``gy`` (``Diagonal``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, diagonal: int = 0):
         self.k = int(diagonal)
@@ -173,7 +207,7 @@ class DiagEmbed(Function):
         return numpy.diag(x, self.k)
 
     def backward(self, gy):
-        return numpy.diagonal(gy, self.k)
+        return dual.apply(Diagonal(self.k, 0, 1), gy)
 
 
 def diag(input, diagonal: int = 0) -> Tensor:  # noqa: A002
@@ -191,7 +225,9 @@ def diag(input, diagonal: int = 0) -> Tensor:  # noqa: A002
 class Repeat(Function):
     """``y = x`` tiled ``sizes[i]`` times along dim i (PyTorch's ``repeat``, NumPy's
     ``tile``; ``x`` gets leading dims of length 1 when ``sizes`` is longer);
-    ``gx = `` the sum of ``gy`` over the copies."""
+    ``gx = `` the sum of ``gy`` over the copies (a reshape and a sum)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, sizes):
         self.sizes = tuple(int(n) for n in sizes)
@@ -209,7 +245,7 @@ class Repeat(Function):
     def backward(self, gy):
         padded = (1,) * (len(self.sizes) - len(self.in_shape)) + tuple(self.in_shape)
         split = [n for pair in zip(self.sizes, padded) for n in pair]
-        gx = gy.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        gx = dual.sum(gy.reshape(tuple(split)), axis=tuple(range(0, len(split), 2)))
         return gx.reshape(self.in_shape)
 
 
@@ -235,7 +271,9 @@ def tile_method(self, *dims) -> Tensor:
 
 class RepeatInterleave(Function):
     """``y = numpy.repeat(x, repeats, axis)``: element i of ``x`` along ``axis`` repeated
-    ``repeats[i]`` times;  ``gx[i] = `` the sum of its copies' ``gy``."""
+    ``repeats[i]`` times;  ``gx[i] = `` the sum of its copies' ``gy`` (``SumRepeats``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, repeats, axis: int):
         self.repeats, self.axis = repeats, axis
@@ -245,14 +283,31 @@ class RepeatInterleave(Function):
         return numpy.repeat(x, self.repeats, self.axis)
 
     def backward(self, gy):
-        counts = numpy.broadcast_to(self.repeats, (self.in_shape[self.axis],))
-        gx = numpy.zeros(self.in_shape, gy.dtype)
+        return dual.apply(SumRepeats(self.repeats, self.axis, self.in_shape), gy)
+
+
+class SumRepeats(Function):
+    """``y[i] = `` the sum of the ``repeats[i]`` consecutive elements of ``x`` along ``axis``
+    that ``repeat_interleave`` made of element i (0 for none); ``y`` has ``shape``: the
+    gradient of ``RepeatInterleave``;  ``gx = RepeatInterleave(gy)``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, repeats, axis: int, shape):
+        self.repeats, self.axis, self.shape = repeats, axis, shape
+
+    def forward(self, x):
+        counts = numpy.broadcast_to(self.repeats, (self.shape[self.axis],))
+        y = numpy.zeros(self.shape, x.dtype)
         taken = counts > 0
-        if gy.shape[self.axis]:
+        if x.shape[self.axis]:
             starts = numpy.cumsum(counts[taken]) - counts[taken]
-            sums = numpy.add.reduceat(gy, starts, axis=self.axis)
-            numpy.moveaxis(gx, self.axis, 0)[taken] = numpy.moveaxis(sums, self.axis, 0)
-        return gx
+            sums = numpy.add.reduceat(x, starts, axis=self.axis)
+            numpy.moveaxis(y, self.axis, 0)[taken] = numpy.moveaxis(sums, self.axis, 0)
+        return y
+
+    def backward(self, gy):
+        return dual.apply(RepeatInterleave(self.repeats, self.axis), gy)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Tensor:  # noqa: A002
@@ -288,7 +343,10 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None) -> Ten
 # ---------------------------------------------------------------------- splitting
 class Split(Function):
     """``(y_0, y_1, ...) = `` consecutive pieces of ``x`` along ``axis`` of lengths
-    ``sizes``;  ``gx = cat(gy_0, gy_1, ...)``."""
+    ``sizes``;  ``gx = cat(gy_0, gy_1, ...)`` (``Cat``; a piece that gets no gradient
+    contributes zeros)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, sizes, axis: int):
         self.sizes, self.axis = tuple(sizes), axis
@@ -298,7 +356,7 @@ class Split(Function):
         return tuple(numpy.split(x, bounds, axis=self.axis))
 
     def backward(self, *gys):
-        return numpy.concatenate(gys, axis=self.axis)
+        return dual.apply(Cat(self.axis), *gys)
 
 
 def split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
@@ -353,7 +411,9 @@ def unflatten(input, dim: int, sizes) -> Tensor:  # noqa: A002
 class Unfold(Function):
     """``y[..., w, ..., j] = x[..., w * step + j, ...]``: the windows of length ``size``
     every ``step`` along ``axis`` (a new last dim holds each window; a strided view);
-    ``gx`` sums ``gy`` back over every window that read an element."""
+    ``gx`` sums ``gy`` back over every window that read an element (``FoldWindows``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, axis: int, size: int, step: int):
         self.axis, self.size, self.step = axis, size, step
@@ -368,14 +428,31 @@ class Unfold(Function):
         return numpy.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
 
     def backward(self, gy):
-        gx = numpy.zeros(self.in_shape, gy.dtype)
-        moved = numpy.moveaxis(gx, self.axis, 0)
-        windows = gy.shape[self.axis]
+        return dual.apply(FoldWindows(self.axis, self.size, self.step, self.in_shape), gy)
+
+
+class FoldWindows(Function):
+    """``y = zeros(shape)`` with each window ``x[..., w, ..., :]`` added back at
+    ``w * step + j`` along ``axis`` (overlaps add up): the gradient of ``Unfold``;
+    ``gx = Unfold(gy)``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, axis: int, size: int, step: int, shape):
+        self.axis, self.size, self.step, self.shape = axis, size, step, shape
+
+    def forward(self, x):
+        y = numpy.zeros(self.shape, x.dtype)
+        moved = numpy.moveaxis(y, self.axis, 0)
+        windows = x.shape[self.axis]
         span = slice(None, self.step * (windows - 1) + 1, self.step)
         for j in range(self.size):  # one strided add per offset inside a window
             target = moved[j:][span]
-            target += numpy.moveaxis(gy[..., j], self.axis, 0)
-        return gx
+            target += numpy.moveaxis(x[..., j], self.axis, 0)
+        return y
+
+    def backward(self, gy):
+        return dual.apply(Unfold(self.axis, self.size, self.step), gy)
 
 
 def unfold(input, dimension: int, size: int, step: int) -> Tensor:  # noqa: A002
@@ -489,6 +566,8 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
 # ---------------------------------------------------------------------- copies
 class Clone(Function):
     """``y = `` a copy of ``x``;  ``gx = gy``."""
+
+    saved_inputs = (None,)
 
     def forward(self, x):
         return numpy.array(x, copy=True, order="K")

@@ -160,7 +160,10 @@ def bitwise_right_shift(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
 
 # ---------------------------------------------------------------------- nan_to_num
 class NanToNum(Function):
-    """``y = x`` with NaN, +inf and -inf replaced;  ``gx = gy`` where x is finite, else 0."""
+    """``y = x`` with NaN, +inf and -inf replaced;  ``gx = gy`` where x is finite, else 0
+    (the mask a constant, also with ``create_graph=True``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, nan, posinf, neginf):
         self.nan, self.posinf, self.neginf = nan, posinf, neginf

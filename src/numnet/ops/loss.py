@@ -4,6 +4,10 @@
 three that are not plain compositions: NLL gathering with class weights, and the two binary
 cross-entropies (clamped log, stable logits form), with their wrappers and the argument
 checks that every loss shares (``check_reduction``, ``weight_array``).
+
+Each backward is written with ``dual`` functions, so with ``create_graph=True`` the same
+formula runs recorded on Tensors (``Function.saved_inputs``) and the gradients are
+differentiable again; NLL's scatter is ``IndexIntoZeros`` there.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import warnings
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_operands, as_tensor, sum_to
-from numnet.ops.shape import permute, reshape
+from numnet.ops.shape import IndexIntoZeros, permute, reshape
 from numnet.tensor import Tensor
 
 _REDUCTIONS = ("none", "mean", "sum")
@@ -80,7 +85,12 @@ class NLLLoss(Function):
 
     ``reduction='mean'`` divides by ``sum_i w[t_i]`` over non-ignored samples (PyTorch).
     Targets equal to ``ignore_index`` contribute nothing.
+
+    ``gx`` is zero but at ``[i, t_i]``, where it is ``-w[t_i] gy`` (over the denominator
+    for 'mean'): linear in ``gy``, independent of ``logp``; recorded as ``IndexIntoZeros``.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, target, weight=None, ignore_index: int = -100, reduction="mean"):
         self.target = numpy.asarray(target)
@@ -108,6 +118,9 @@ class NLLLoss(Function):
         scale = self.sample_w
         if self.reduction == "mean":
             scale = scale / self.denominator
+        if dual.is_graph(gy):
+            rows = (numpy.arange(n), self.safe)
+            return dual.apply(IndexIntoZeros(rows, self.shape), gy * -scale)
         gx = numpy.zeros(self.shape, dtype=gy.dtype)
         gx[numpy.arange(n), self.safe] = -scale * gy
         return gx
@@ -145,11 +158,31 @@ def nll_loss(logp, target, weight=None, size_average=None, ignore_index: int = -
     return out
 
 
+def _weighted_gradient(function, gy):
+    """The upstream gradient of each element of a binary cross-entropy's loss: ``gy``
+    (over the element count for 'mean') broadcast to the loss's shape, times the weight."""
+    w = 1 if function.weight is None else function.weight
+    g = gy
+    if function.reduction == "mean":
+        g = gy / gy.dtype.type(numpy.prod(function.loss_shape))
+    return dual.broadcast_to(g, function.loss_shape) * w
+
+
+def _clamped_logs(x):
+    """``(ln x, ln(1 - x))``, each clamped at -100 as PyTorch's ``binary_cross_entropy``
+    (arrays, or recorded on a Tensor)."""
+    with numpy.errstate(divide="ignore"):
+        return dual.maximum(dual.log(x), -100), dual.maximum(dual.log1p(-x), -100)
+
+
 class BinaryCrossEntropy(Function):
     """``loss = -w [t ln x + (1 - t) ln(1 - x)]`` with each log clamped at -100 (PyTorch).
 
-    ``gx = gy w (x - t) / max(x (1 - x), 1e-12)``;  ``gt = gy w (ln(1 - x) - ln x)``.
+    ``gx = gy w (x - t) / max(x (1 - x), 1e-12)``;  ``gt = gy w (ln(1 - x) - ln x)``
+    (recorded with ``create_graph=True``, the logs recomputed from ``x``).
     """
+
+    saved_inputs = ("x", "t")
 
     def __init__(self, weight=None, reduction="mean"):
         self.weight, self.reduction = weight, reduction
@@ -159,9 +192,7 @@ class BinaryCrossEntropy(Function):
             raise RuntimeError("binary_cross_entropy: all elements of input should be "
                                "between 0 and 1 (apply sigmoid, or use "
                                "binary_cross_entropy_with_logits)")
-        with numpy.errstate(divide="ignore"):
-            log_x = numpy.maximum(numpy.log(x), -100)
-            log_1mx = numpy.maximum(numpy.log1p(-x), -100)
+        log_x, log_1mx = _clamped_logs(x)
         w = 1 if self.weight is None else self.weight
         loss = -(t * log_x + (1 - t) * log_1mx) * w
         self.x, self.t, self.logs = x, t, (log_x, log_1mx)
@@ -170,15 +201,14 @@ class BinaryCrossEntropy(Function):
 
     def backward(self, gy):
         x, t = self.x, self.t
-        w = 1 if self.weight is None else self.weight
-        g = gy if self.reduction != "mean" else gy / gy.dtype.type(numpy.prod(self.loss_shape))
-        g = numpy.broadcast_to(g, self.loss_shape) * w
+        g = _weighted_gradient(self, gy)
         gx = gt = None
         if self.needs_input_grad[0]:
             eps = x.dtype.type(1e-12)
-            gx = sum_to(g * (x - t) / numpy.maximum(x * (1 - x), eps), x.shape)
+            gx = sum_to(g * (x - t) / dual.maximum(x * (1 - x), eps), x.shape)
         if self.needs_input_grad[1]:
-            gt = sum_to(g * (self.logs[1] - self.logs[0]), t.shape)
+            log_x, log_1mx = _clamped_logs(x) if dual.is_graph(x) else self.logs
+            gt = sum_to(g * (log_1mx - log_x), t.shape)
         return gx, gt
 
 
@@ -191,21 +221,29 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         *as_operands(input, target))
 
 
+def _log_sigmoids(x):
+    """``(ln s(x), ln(1 - s(x)))`` in the stable form ``-softplus(-x)``, ``-softplus(x)``
+    (arrays, or recorded on a Tensor)."""
+    log1p_exp = dual.log1p(dual.exp(-dual.abs(x)))
+    return -(dual.maximum(-x, 0) + log1p_exp), -(dual.maximum(x, 0) + log1p_exp)
+
+
 class BinaryCrossEntropyWithLogits(Function):
     """``loss = -w [p t ln s(x) + (1 - t) ln(1 - s(x))]`` with ``s`` the sigmoid.
 
     Stable form: ``ln s(x) = -softplus(-x)``, ``ln(1 - s(x)) = -softplus(x)`` where
     ``softplus(z) = max(z, 0) + ln(1 + e**-|z|)``.
-    ``gx = gy w [s(x) (p t + 1 - t) - p t]``;  ``gt = gy w [ln(1 - s(x)) - p ln s(x)]``.
+    ``gx = gy w [s(x) (p t + 1 - t) - p t]``;  ``gt = gy w [ln(1 - s(x)) - p ln s(x)]``
+    (recorded with ``create_graph=True``, the logs recomputed from ``x``).
     """
+
+    saved_inputs = ("x", "t")
 
     def __init__(self, weight=None, pos_weight=None, reduction="mean"):
         self.weight, self.pos_weight, self.reduction = weight, pos_weight, reduction
 
     def forward(self, x, t):
-        log1p_exp = numpy.log1p(numpy.exp(-numpy.abs(x)))
-        log_sig = -(numpy.maximum(-x, 0) + log1p_exp)
-        log_1msig = -(numpy.maximum(x, 0) + log1p_exp)
+        log_sig, log_1msig = _log_sigmoids(x)
         p = 1 if self.pos_weight is None else self.pos_weight
         w = 1 if self.weight is None else self.weight
         loss = -(p * t * log_sig + (1 - t) * log_1msig) * w
@@ -215,15 +253,14 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(self, gy):
         x, t = self.x, self.t
         p = 1 if self.pos_weight is None else self.pos_weight
-        w = 1 if self.weight is None else self.weight
-        g = gy if self.reduction != "mean" else gy / gy.dtype.type(numpy.prod(self.loss_shape))
-        g = numpy.broadcast_to(g, self.loss_shape) * w
+        g = _weighted_gradient(self, gy)
+        log_sig, log_1msig = _log_sigmoids(x) if dual.is_graph(x) else self.logs
         gx = gt = None
         if self.needs_input_grad[0]:
-            s = numpy.exp(self.logs[0])
+            s = dual.exp(log_sig)
             gx = sum_to(g * (s * (p * t + 1 - t) - p * t), x.shape)
         if self.needs_input_grad[1]:
-            gt = sum_to(g * (self.logs[1] - p * self.logs[0]), t.shape)
+            gt = sum_to(g * (log_1msig - p * log_sig), t.shape)
         return gx, gt
 
 

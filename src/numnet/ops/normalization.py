@@ -4,6 +4,15 @@ fused ``Function``.
 NOTE: fused rather than composed from mean/var/sub/div ops: one pass saves only ``xhat`` and
 ``1/sqrt(var + eps)``, the backward is three reductions instead of a dozen ops, and batch
 norm's running-statistics update uses the batch statistics forward already computed.
+
+Double backward (``create_graph=True``): each backward is written with ``dual`` functions,
+so the same formula runs recorded on Tensors and its result is differentiable again. Batch,
+layer and group norm then need ``xhat`` and ``1/sqrt(var + eps)`` as functions of the input,
+which their forward does not keep (it keeps ``xhat`` in its place, the same memory):
+``_rebuilt_input`` gives the input back as ``x = xhat / invstd + mean`` (forward keeps the
+small ``mean`` for this; a leaf input is the leaf itself) and ``_standardize`` recomputes
+the statistics from it, recorded. ``normalize`` and local response norm keep their input
+and recompute their norms from it.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_float, as_tensor, normalize_dims
 from numnet.tensor import Tensor
 
@@ -40,8 +50,13 @@ class BatchNorm(Function):
     Evaluation (``training=False``): ``mean`` and ``var`` are the running statistics,
     constants, so ``gx = gy gamma / sqrt(var + eps)``; ``ggamma`` and ``gbeta`` as above.
 
-    Inputs are ``(x,)`` or ``(x, gamma, beta)`` (gamma, beta of shape (C,)).
+    Inputs are ``(x,)`` or ``(x, gamma, beta)`` (gamma, beta of shape (C,)). With
+    ``create_graph=True`` the same formulas run recorded, ``xhat`` and ``1/sqrt(var + eps)``
+    recomputed from the input (see the module docstring), so the gradients are
+    differentiable again.
     """
+
+    saved_inputs = (None, "gamma", None)  # x: rebuilt from xhat (_rebuilt_input)
 
     def __init__(self, running_mean=None, running_var=None, training: bool = True,
                  momentum: float = 0.1, eps: float = 1e-5):
@@ -65,21 +80,32 @@ class BatchNorm(Function):
             mean = self.running_mean.reshape(shape).astype(x.dtype, copy=False)
             var = self.running_var.reshape(shape).astype(x.dtype, copy=False)
             centered = x - mean
-        return self._normalize(centered, var, affine, axes, m)
+        return self._normalize(centered, mean, var, affine, axes, m)
 
-    def _normalize(self, centered, var, affine, axes: tuple, m: int):
+    def _normalize(self, centered, mean, var, affine, axes: tuple, m: int):
         """``xhat = centered / sqrt(var + eps)``, then ``gamma xhat + beta`` with
         ``affine = (gamma, beta)``; keeps what backward needs."""
         shape = var.shape
         invstd = 1 / numpy.sqrt(var + centered.dtype.type(self.eps))
         xhat = centered * invstd
-        self.axes, self.m, self.invstd, self.xhat = axes, m, invstd, xhat
+        self.axes, self.m, self.invstd, self.xhat, self.mean = axes, m, invstd, xhat, mean
         if not affine:
             self.gamma = None
             return xhat
         gamma, beta = affine
-        self.gamma = gamma.reshape(shape)
-        return xhat * self.gamma + beta.reshape(shape)
+        self.gamma = gamma
+        return xhat * gamma.reshape(shape) + beta.reshape(shape)
+
+    def _statistics(self, gy):
+        """``(xhat, invstd)``: forward's arrays, or with ``create_graph`` (``gy`` a Tensor)
+        recomputed, recorded, from the input (the running statistics are constants)."""
+        if not dual.is_graph(gy):
+            return self.xhat, self.invstd
+        x = _rebuilt_input(self, self.xhat, self.invstd, self.mean, gy.shape)
+        if not self.training:
+            return (x - self.mean) * self.invstd, self.invstd
+        xhat, invstd, _ = _standardize(x, self.axes, self.eps)
+        return xhat, invstd
 
     def _input_grads(self, gx, ggamma, gbeta):
         """The gradients backward returns: ``gx``, or ``(gx, ggamma, gbeta)`` with the
@@ -101,18 +127,19 @@ class BatchNorm(Function):
         rv += (unbiased * unbiased.dtype.type(momentum)).astype(rv.dtype, copy=False)
 
     def backward(self, gy):
-        axes, invstd = self.axes, self.invstd
-        scale = invstd if self.gamma is None else invstd * self.gamma
+        axes = self.axes
+        xhat, invstd = self._statistics(gy)
+        scale = invstd if self.gamma is None else invstd * self.gamma.reshape(invstd.shape)
         needs = self.needs_input_grad
         gbeta = ggamma = None
         if self.training or (len(needs) > 1 and any(needs[1:])):
-            gbeta = gy.sum(axis=axes, keepdims=True)
-            ggamma = (gy * self.xhat).sum(axis=axes, keepdims=True)
+            gbeta = dual.sum(gy, axes, keepdims=True)
+            ggamma = dual.sum(gy * xhat, axes, keepdims=True)
         gx = None
         if needs[0]:
             if self.training:
                 m = gy.dtype.type(self.m)
-                gx = (scale / m) * (gy * m - gbeta - self.xhat * ggamma)
+                gx = (scale / m) * (gy * m - gbeta - xhat * ggamma)
             else:
                 gx = gy * scale
         return self._input_grads(gx, ggamma, gbeta)
@@ -145,23 +172,32 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
 
 # ---------------------------------------------------------------------- layer, group, instance
 def _standardize(x, axes: tuple, eps: float):
-    """``xhat = (x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance), and
-    ``invstd = 1 / sqrt(var + eps)`` (kept with length-1 axes)."""
-    mean = x.mean(axis=axes, keepdims=True)
+    """``xhat = (x - mean) / sqrt(var + eps)`` over ``axes`` (biased variance),
+    ``invstd = 1 / sqrt(var + eps)`` and ``mean`` (both kept with length-1 axes); on an
+    array, or recorded on a Tensor."""
+    mean = dual.mean(x, axes, keepdims=True)
     xhat = x - mean
-    var = numpy.mean(xhat * xhat, axis=axes, keepdims=True)
-    invstd = 1 / numpy.sqrt(var + x.dtype.type(eps))
-    xhat *= invstd
-    return xhat, invstd
+    var = dual.mean(xhat * xhat, axes, keepdims=True)
+    invstd = 1 / dual.sqrt(var + x.dtype.type(eps))
+    xhat *= invstd  # a Tensor has no in-place product: there it is ``xhat = xhat * invstd``
+    return xhat, invstd, mean
 
 
 def _standardize_backward(gxhat, xhat, invstd, axes: tuple):
     """Gradient through ``_standardize``: with ``mean_a`` the mean over ``axes``,
-    ``gx = invstd * (gxhat - mean_a(gxhat) - xhat * mean_a(gxhat * xhat))``."""
-    gx = gxhat - gxhat.mean(axis=axes, keepdims=True)
-    gx -= xhat * numpy.mean(gxhat * xhat, axis=axes, keepdims=True)
+    ``gx = invstd * (gxhat - mean_a(gxhat) - xhat * mean_a(gxhat * xhat))`` (arrays, or
+    recorded on Tensors)."""
+    gx = gxhat - dual.mean(gxhat, axes, keepdims=True)
+    gx -= xhat * dual.mean(gxhat * xhat, axes, keepdims=True)
     gx *= invstd
     return gx
+
+
+def _rebuilt_input(function, xhat, invstd, mean, shape: tuple):
+    """Input 0 (of ``shape``) of a normalization ``function`` as a Tensor of the recorded
+    backward: forward kept ``xhat``, not the input, so its value is rebuilt as
+    ``xhat / invstd + mean`` (a leaf input is the leaf itself)."""
+    return function.saved_input(0, (xhat / invstd + mean).reshape(shape))
 
 
 class LayerNorm(Function):
@@ -177,8 +213,11 @@ class LayerNorm(Function):
         gx      = (gxhat - mean_k(gxhat) - xhat mean_k(gxhat xhat)) / sqrt(var + eps)
 
     Inputs are ``x`` followed by ``weight`` and/or ``bias`` when given (``has_weight``,
-    ``has_bias`` say which).
+    ``has_bias`` say which). With ``create_graph=True`` the same formulas run recorded,
+    ``xhat`` and ``1/sqrt(var + eps)`` recomputed from the input.
     """
+
+    saved_inputs = (None, "weight", None)  # x: rebuilt from xhat (_rebuilt_input)
 
     def __init__(self, k: int, eps: float, has_weight: bool, has_bias: bool):
         self.k, self.eps = k, eps
@@ -186,7 +225,7 @@ class LayerNorm(Function):
 
     def forward(self, x, *affine):
         self.axes = tuple(range(x.ndim - self.k, x.ndim))
-        self.xhat, self.invstd = _standardize(x, self.axes, self.eps)
+        self.xhat, self.invstd, self.mean = _standardize(x, self.axes, self.eps)
         self.weight = affine[0] if self.has_weight else None
         y = self.xhat if self.weight is None else self.xhat * self.weight
         if self.has_bias:
@@ -196,14 +235,18 @@ class LayerNorm(Function):
     def backward(self, gy):
         needs = self.needs_input_grad
         lead = tuple(range(gy.ndim - self.k))
+        xhat, invstd = self.xhat, self.invstd
+        if dual.is_graph(gy):
+            x = _rebuilt_input(self, xhat, invstd, self.mean, gy.shape)
+            xhat, invstd, _ = _standardize(x, self.axes, self.eps)
         grads = [None]
         if needs[0]:
             gxhat = gy if self.weight is None else gy * self.weight
-            grads[0] = _standardize_backward(gxhat, self.xhat, self.invstd, self.axes)
+            grads[0] = _standardize_backward(gxhat, xhat, invstd, self.axes)
         if self.has_weight:
-            grads.append((gy * self.xhat).sum(axis=lead) if needs[1] else None)
+            grads.append(dual.sum(gy * xhat, lead) if needs[1] else None)
         if self.has_bias:
-            grads.append(gy.sum(axis=lead) if needs[-1] else None)
+            grads.append(dual.sum(gy, lead) if needs[-1] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 
@@ -242,9 +285,11 @@ class GroupNorm(Function):
     are per channel (C,).
 
     Backward: as ``LayerNorm`` with the means over each group's values,
-    ``gweight_c = sum_{n, *} gy xhat``, ``gbias_c = sum_{n, *} gy``.
-    Instance normalization is the case ``G = C``.
+    ``gweight_c = sum_{n, *} gy xhat``, ``gbias_c = sum_{n, *} gy``; recorded with
+    ``create_graph=True`` as ``LayerNorm``'s. Instance normalization is the case ``G = C``.
     """
+
+    saved_inputs = (None, "weight", None)  # x: rebuilt from xhat (_rebuilt_input)
 
     def __init__(self, groups: int, eps: float, has_weight: bool, has_bias: bool):
         self.groups, self.eps = groups, eps
@@ -252,11 +297,11 @@ class GroupNorm(Function):
 
     def forward(self, x, *affine):
         grouped = x.reshape(x.shape[0], self.groups, -1)
-        xhat, self.invstd = _standardize(grouped, (2,), self.eps)
+        xhat, self.invstd, self.mean = _standardize(grouped, (2,), self.eps)
         self.xhat = xhat.reshape(x.shape)
         self.channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        self.weight = affine[0].reshape(self.channel) if self.has_weight else None
-        y = self.xhat if self.weight is None else self.xhat * self.weight
+        self.weight = affine[0] if self.has_weight else None
+        y = self.xhat if self.weight is None else self.xhat * self.weight.reshape(self.channel)
         if self.has_bias:
             y = y + affine[-1].reshape(self.channel)
         return y
@@ -264,17 +309,21 @@ class GroupNorm(Function):
     def backward(self, gy):
         needs = self.needs_input_grad
         axes = (0,) + tuple(range(2, gy.ndim))
+        shape = (gy.shape[0], self.groups, -1)
+        grouped, invstd = self.xhat.reshape(shape), self.invstd
+        if dual.is_graph(gy):
+            x = _rebuilt_input(self, grouped, invstd, self.mean, gy.shape)
+            grouped, invstd, _ = _standardize(x.reshape(shape), (2,), self.eps)
         grads = [None]
         if needs[0]:
-            gxhat = gy if self.weight is None else gy * self.weight
-            shape = (gy.shape[0], self.groups, -1)
-            gx = _standardize_backward(gxhat.reshape(shape), self.xhat.reshape(shape),
-                                       self.invstd, (2,))
+            gxhat = gy if self.weight is None else gy * self.weight.reshape(self.channel)
+            gx = _standardize_backward(gxhat.reshape(shape), grouped, invstd, (2,))
             grads[0] = gx.reshape(gy.shape)
+        xhat = grouped.reshape(gy.shape)
         if self.has_weight:
-            grads.append((gy * self.xhat).sum(axis=axes) if needs[1] else None)
+            grads.append(dual.sum(gy * xhat, axes) if needs[1] else None)
         if self.has_bias:
-            grads.append(gy.sum(axis=axes) if needs[-1] else None)
+            grads.append(dual.sum(gy, axes) if needs[-1] else None)
         return tuple(grads) if len(grads) > 1 else grads[0]
 
 
@@ -343,7 +392,11 @@ class Normalize(Function):
         dd/dx = [n >= eps] sign(x) |x|**(p-1) / n**(p-1)
 
     (``p = inf``: ``n = max |x|``, ``dn/dx`` is ``sign(x)`` at the maxima, split evenly).
+    With ``create_graph=True`` the same formula runs recorded, ``n`` and ``d`` recomputed
+    from the input (``_recorded_norms``).
     """
+
+    saved_inputs = ("x",)
 
     def __init__(self, p: float, dim: int, eps: float):
         self.p, self.dim, self.eps = p, dim, eps
@@ -363,22 +416,48 @@ class Normalize(Function):
         self.d = numpy.maximum(n, x.dtype.type(self.eps))
         return x / self.d
 
+    def _recorded_norms(self, x):
+        """``(n, d)`` recomputed on the Tensor ``x``, recorded. ``d = where(n >= eps, n,
+        eps)`` (PyTorch's ``clamp_min``); a zero slice's norm is the constant 0, so its
+        derivatives there are 0 (PyTorch's first one is 0 too, its second nan); ``p = inf``:
+        ``n = sum |x| w`` with ``w`` forward's even split over the maxima, so ``dn/dx`` is
+        the same."""
+        p, dim, n = self.p, self.dim, self.n
+        t = x.dtype.type
+        absx = dual.abs(x)
+        if p == numpy.inf:
+            at_max = numpy.abs(self.x) == n
+            split = (at_max / at_max.sum(axis=dim, keepdims=True)).astype(x.dtype)
+            norm = dual.sum(absx * split, dim, keepdims=True)
+        elif p == 1:
+            norm = dual.sum(absx, dim, keepdims=True)
+        else:
+            power = dual.sum(x * x if p == 2 else absx ** t(p), dim, keepdims=True)
+            root = dual.where(n > 0, power, 1) ** t(1 / p)
+            norm = dual.where(n > 0, root, 0)
+        return norm, dual.where(n >= t(self.eps), norm, t(self.eps))
+
     def backward(self, gy):
         x, n, d, p = self.x, self.n, self.d, self.p
+        if dual.is_graph(x):
+            n, d = self._recorded_norms(x)
+        # the masks and the even split come from forward's norms (self.n), as constants
         gx = gy / d
-        dot = (gy * x).sum(axis=self.dim, keepdims=True) / (d * d)
-        dot *= n >= x.dtype.type(self.eps)
-        safe_n = numpy.where(n > 0, n, 1)
+        dot = dual.sum(gy * x, self.dim, keepdims=True) / (d * d)
+        dot *= self.n >= x.dtype.type(self.eps)
+        safe_n = dual.where(self.n > 0, n, 1)
         if p == numpy.inf:
-            at_max = numpy.abs(x) == n
-            dn = numpy.sign(x) * at_max / at_max.sum(axis=self.dim, keepdims=True)
+            at_max = numpy.abs(dual.constant(x)) == self.n
+            dn = dual.sign(x) * at_max / at_max.sum(axis=self.dim, keepdims=True)
+            if dual.is_graph(x):  # a constant, float64: cast, as the in-place gx -= is
+                dn = dn.astype(x.dtype)
         elif p == 2:
             dn = x / safe_n
         elif p == 1:
-            dn = numpy.sign(x)
+            dn = dual.sign(x)
         else:
-            ratio = numpy.abs(x) / safe_n
-            dn = numpy.sign(x) * ratio ** x.dtype.type(p - 1)
+            ratio = dual.abs(x) / safe_n
+            dn = dual.sign(x) * ratio ** x.dtype.type(p - 1)
         gx -= dot * dn
         return gx
 
@@ -413,6 +492,23 @@ def _channel_window_sum(a, before: int, after: int):
     return out
 
 
+class ChannelWindowSum(Function):
+    """``y[:, c] = sum of x[:, c - before : c + after + 1]`` (zeros past the edges);
+    ``gx = ChannelWindowSum(after, before)(gy)``: the window reversed, so the op and its
+    gradient are differentiable to any order."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, before: int, after: int):
+        self.before, self.after = before, after
+
+    def forward(self, x):
+        return _channel_window_sum(x, self.before, self.after)
+
+    def backward(self, gy):
+        return dual.apply(ChannelWindowSum(self.after, self.before), gy)
+
+
 class LocalResponseNorm(Function):
     """``y_c = x_c / (k + alpha / n * sum_{c' in win(c)} x_c'**2)**beta`` across channels
     (Krizhevsky et al., 2012), ``win(c) = [c - n//2, c + (n-1)//2]``, ``n`` = ``size``.
@@ -421,27 +517,36 @@ class LocalResponseNorm(Function):
 
         gx_i = gy_i d_i**-beta - 2 alpha beta / n * x_i * sum_{j: i in win(j)} u_j
 
-    (the channels ``j`` whose window holds ``i``: ``[i - (n-1)//2, i + n//2]``).
+    (the channels ``j`` whose window holds ``i``: ``[i - (n-1)//2, i + n//2]``). With
+    ``create_graph=True`` the same formula runs recorded, ``d`` recomputed from the input,
+    both window sums ``ChannelWindowSum``.
     """
+
+    saved_inputs = ("x",)
 
     def __init__(self, size: int, alpha: float, beta: float, k: float):
         self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
 
-    def forward(self, x):
+    def _denominator(self, x):
+        """``(d, d**-beta)`` for ``x`` (an array, or a Tensor: recorded)."""
         n = self.size
         t = x.dtype.type
-        window = _channel_window_sum(x * x, n // 2, (n - 1) // 2)
+        window = dual.apply(ChannelWindowSum(n // 2, (n - 1) // 2), x * x)
+        d = t(self.k) + t(self.alpha / n) * window
+        return d, d ** t(-self.beta)
+
+    def forward(self, x):
         self.x = x
-        self.d = t(self.k) + t(self.alpha / n) * window
-        self.scale = self.d ** t(-self.beta)
+        self.d, self.scale = self._denominator(x)
         return x * self.scale
 
     def backward(self, gy):
         n, x = self.size, self.x
         t = x.dtype.type
-        u = gy * x * self.scale / self.d
-        back = _channel_window_sum(u, (n - 1) // 2, n // 2)
-        return gy * self.scale - t(2 * self.alpha * self.beta / n) * x * back
+        d, scale = self._denominator(x) if dual.is_graph(x) else (self.d, self.scale)
+        u = gy * x * scale / d
+        back = dual.apply(ChannelWindowSum((n - 1) // 2, n // 2), u)
+        return gy * scale - t(2 * self.alpha * self.beta / n) * x * back
 
 
 def local_response_norm(input, size: int, alpha: float = 1e-4, beta: float = 0.75,  # noqa: A002

@@ -15,7 +15,10 @@ position ``p`` (counted in the input's coordinates, ``-left <= p < n + right``) 
 
 The last three pad 1, 2 or 3 trailing dims (``len(pad)`` 2, 4 or 6) of a batch of inputs
 with or without the batch dim, as PyTorch does. They are gathers, ``y = take(x, idx)`` along
-each padded axis, so ``gx`` adds every ``gy`` entry back to the position it was read from.
+each padded axis, so ``gx`` adds every ``gy`` entry back to the position it was read from
+(``PadEdgesGrad``, whose own gradient is the padding again). The gradient of a constant
+padding is a constant padding by the opposite amounts, so both are differentiable to any
+order.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import numbers
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_tensor
 from numnet.tensor import Tensor
 
@@ -55,8 +59,11 @@ def _pairs(pad, ndim: int) -> list:
 class Pad(Function):
     """Constant padding: ``y[p] = x[p]`` inside, ``value`` outside; negative amounts crop.
 
-    ``gx`` is the un-padded (cropped) part of ``gy``, with zeros where ``x`` was cropped.
+    ``gx`` is the un-padded (cropped) part of ``gy``, with zeros where ``x`` was cropped:
+    ``Pad(-pad, 0)(gy)``, and so it is recorded.
     """
+
+    saved_inputs = (None,)
 
     def __init__(self, pad, value: float = 0.0):
         self.pad, self.value = tuple(pad), value
@@ -76,6 +83,8 @@ class Pad(Function):
         return y[crop]
 
     def backward(self, gy):
+        if dual.is_graph(gy):
+            return dual.apply(Pad(tuple(-amount for amount in self.pad)), gy)
         # crop what was added, pad back with zeros what was cropped
         shrink = tuple(slice(max(a, 0), gy.shape[i] - max(b, 0))
                        for i, (a, b) in enumerate(self.widths))
@@ -118,7 +127,9 @@ def _add_back(gy, index, axis: int, n: int):
 class PadEdges(Function):
     """``reflect``, ``replicate`` or ``circular`` padding: ``y = take(x, idx)`` along each
     padded axis, ``idx`` the mode's source positions (module docstring);
-    ``gx[i] = sum of gy[p] over the p with idx[p] = i``."""
+    ``gx[i] = sum of gy[p] over the p with idx[p] = i`` (``PadEdgesGrad``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, pad, mode: str):
         self.pad, self.mode = tuple(pad), mode
@@ -135,9 +146,7 @@ class PadEdges(Function):
         return y
 
     def backward(self, gy):
-        for axis, index, n in reversed(self.steps):
-            gy = _add_back(gy, index, axis, n)
-        return gy
+        return dual.apply(PadEdgesGrad(self.pad, self.mode, self.steps), gy)
 
     def _check(self, x) -> None:
         dims = len(self.pad) // 2
@@ -163,6 +172,25 @@ class PadEdges(Function):
             kept = n - max(-left, 0) - max(-right, 0)
             if self.mode == "circular" and (left > n or right > n or max(left, right) > kept):
                 raise RuntimeError("Padding value causes wrapping around more than once.")
+
+
+class PadEdgesGrad(Function):
+    """The gradient of ``PadEdges`` as an op: ``y[i] = sum of x[p] over the p with
+    idx[p] = i``, axis by axis (``steps``: PadEdges' ``(axis, idx, n)``);  ``gx`` is
+    ``PadEdges(pad, mode)(gy)``, the padding again."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, pad, mode: str, steps):
+        self.pad, self.mode, self.steps = pad, mode, steps
+
+    def forward(self, g):
+        for axis, index, n in reversed(self.steps):
+            g = _add_back(g, index, axis, n)
+        return g
+
+    def backward(self, gy):
+        return dual.apply(PadEdges(self.pad, self.mode), gy)
 
 
 def pad(input, pad, mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002

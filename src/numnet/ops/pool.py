@@ -14,6 +14,13 @@ kernel. Each op takes one vectorised pass per kernel tap, over cache-sized piece
 batch spread over the threads (``numnet.backend.map_batch``); max pooling keeps the tap of
 each window's maximum (first one on ties, like PyTorch) for backward. ``_max_pool_chunk``
 and ``_max_pool_grad_chunk`` also serve the fused ``conv2d_relu`` (``ops/conv_relu.py``).
+
+Double backward (``create_graph=True``): each gradient is an op of its own whose gradient is
+its partner op, so the chain is differentiable to any order. Max pooling's ``gx`` is
+``PoolScatter`` (``gy`` added at each window's maximum), whose gradient is ``PoolGather``
+(the values at the same places), and back; both serve every max-type op (``conv2d_relu``'s
+pooling, ``adaptive_max_pool2d``, ``max_unpool2d``). Average pooling is linear: its ``gx``
+is ``AvgPool2dTranspose``, whose gradient is the average pooling again.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.backend import map_batch
+from numnet.ops import dual
 from numnet.ops._grid import _check_input, _dilated_windows, _pad_into, int_pair
 from numnet.ops._util import as_tensor
 from numnet.tensor import Tensor
@@ -154,9 +162,12 @@ class MaxPool2d(_Pool2d):
     ``gx`` routes each ``gy`` to the element that was the maximum of its window (the first
     one in row-major order on ties, like PyTorch; a NaN counts as the maximum and makes the
     output NaN); where windows overlap an element collects the sum over every window it won.
-    ``flat_indices()`` gives PyTorch's ``return_indices``.
+    ``flat_indices()`` gives PyTorch's ``return_indices``. Recorded (``create_graph=True``),
+    ``gx = PoolScatter(gy)`` at those places: a function of ``gy`` alone (the winners are
+    constants), so the second derivative with respect to ``x`` is 0, as in PyTorch.
     """
 
+    saved_inputs = (None,)
     op = "max_pool2d"
     fill = -numpy.inf
 
@@ -199,16 +210,14 @@ class MaxPool2d(_Pool2d):
 
     def flat_indices(self) -> numpy.ndarray:
         """int64 ``ih W + iw``: where in its (unpadded) input plane each maximum lies."""
-        start_h, _ = self._taps(0)
-        start_w, _ = self._taps(1)
-        w = self.shapes[0][3]
-        i, j = numpy.divmod(self.index.astype(numpy.int64), self.kernel[1])
-        ih = start_h[:, None] + i * self.dilation[0]
-        iw = start_w[None, :] + j * self.dilation[1]
-        flat = ih * w + iw
+        flat = window_flat_indices(self.index, self.kernel, self.stride, self.shapes[0][3],
+                                   self.padding, self.dilation)
         return flat[0] if self.unbatched else flat
 
     def backward(self, gy):
+        if dual.is_graph(gy):  # recorded: PoolScatter, differentiable again
+            x_shape = self.shapes[0][1:] if self.unbatched else self.shapes[0]
+            return dual.apply(PoolScatter(self.flat_indices(), x_shape), gy)
         if self.unbatched:
             gy = gy[None]
         zero = _overlap(self.kernel, self.stride, self.dilation) or not self._covers()
@@ -220,6 +229,68 @@ class MaxPool2d(_Pool2d):
 
         map_batch(run, gy.shape[0], math.prod(gxp.shape[1:]))
         return self._unpad(gxp)
+
+
+def window_flat_indices(index, kernel, stride, width: int, padding=(0, 0),
+                        dilation=(1, 1)) -> numpy.ndarray:
+    """int64 ``ih W + iw`` of each window's maximum, from its offset ``index = i F_w + j``
+    (..., OH, OW) in the window: ``ih = oh S_h - P_h + i D_h``, ``iw = ow S_w - P_w + j D_w``
+    for an input plane of ``width`` W.
+
+    Example:
+        >>> window_flat_indices(numpy.array([[[[3, 0]]]]), (2, 2), (2, 2), 4).tolist()
+        [[[[5, 2]]]]
+    """
+    oh, ow = index.shape[-2:]
+    start_h = numpy.arange(oh) * stride[0] - padding[0]
+    start_w = numpy.arange(ow) * stride[1] - padding[1]
+    i, j = numpy.divmod(index.astype(numpy.int64), kernel[1])
+    ih = start_h[:, None] + i * dilation[0]
+    iw = start_w[None, :] + j * dilation[1]
+    return ih * width + iw
+
+
+class PoolScatter(Function):
+    """``y = zeros(shape)`` with each ``x[..., oh, ow]`` added at ``flat[..., oh, ow] = h W +
+    w`` of its plane (``y`` is (..., H, W), ``x`` and ``flat`` (..., OH, OW)): the gradient
+    of a max-type pooling (``gy`` to each window's maximum, summed where windows share it)
+    as its own op. Linear, with ``gx = PoolGather(gy)``: the values at the same places."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, flat, shape):
+        self.flat, self.shape = flat, tuple(shape)
+
+    def forward(self, x):
+        plane = self.shape[-2] * self.shape[-1]
+        planes = math.prod(self.shape[:-2])
+        offsets = (numpy.arange(planes) * plane).reshape(self.flat.shape[:-2] + (1, 1))
+        y = numpy.bincount((self.flat + offsets).ravel(), weights=x.ravel(),
+                           minlength=planes * plane)
+        return y.astype(x.dtype, copy=False).reshape(self.shape)
+
+    def backward(self, gy):
+        return dual.apply(PoolGather(self.flat, self.shape), gy)
+
+
+class PoolGather(Function):
+    """``y[..., oh, ow] = x[..., h, w]`` for ``flat[..., oh, ow] = h W + w`` (``x`` has
+    ``shape`` (..., H, W), ``y`` ``flat``'s shape): the gradient of ``max_unpool2d``, and of
+    ``PoolScatter``. Linear, with ``gx = PoolScatter(gy)``."""
+
+    saved_inputs = (None,)
+
+    def __init__(self, flat, shape):
+        self.flat, self.shape = flat, tuple(shape)
+
+    def forward(self, x):
+        lead = self.flat.shape[:-2]
+        planes = x.reshape(lead + (-1,))
+        y = numpy.take_along_axis(planes, self.flat.reshape(lead + (-1,)), axis=-1)
+        return y.reshape(self.flat.shape)
+
+    def backward(self, gy):
+        return dual.apply(PoolScatter(self.flat, self.shape), gy)
 
 
 def _index_dtype(kernel):
@@ -298,10 +369,12 @@ class AvgPool2d(_Pool2d):
     The divisor ``d`` is ``divisor_override`` when given; else the window's size clipped to
     the padded input (PyTorch's ``count_include_pad=True``, the default: ``F_h F_w`` unless
     ceil_mode's last window runs past the padding), or only the input elements it holds
-    (``count_include_pad=False``). ``gx`` spreads ``gy / d`` evenly over each window,
-    summing where they overlap.
+    (``count_include_pad=False``). ``gx = AvgPool2dTranspose(gy)`` spreads ``gy / d``
+    evenly over each window, summing where they overlap (recorded with ``create_graph=True``:
+    its gradient is this pooling again).
     """
 
+    saved_inputs = (None,)
     op = "avg_pool2d"
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -341,6 +414,29 @@ class AvgPool2d(_Pool2d):
         return numpy.multiply.outer(counts[0], counts[1]).astype(dtype)
 
     def backward(self, gy):
+        return dual.apply(AvgPool2dTranspose(self), gy)
+
+
+class AvgPool2dTranspose(_Pool2d):
+    """``gx = AvgPool2dTranspose(pool)(gy)``: the gradient of ``y = avg_pool2d(x)`` (the
+    ``AvgPool2d`` ``pool``, after its forward) with respect to ``x``:
+    ``gx_pad[n, c, oh S_h + i, ow S_w + j] += gy[n, c, oh, ow] / d[oh, ow]``, the padding
+    cropped off.
+
+    Linear, the pooling's transpose: ``<v, AvgPool2dTranspose(gy)> = <avg_pool2d(v), gy>``,
+    so its gradient is ``avg_pool2d(g)`` with the same options, whose gradient is this op
+    again: differentiable to any order (PyTorch's ``avg_pool2d_backward`` formula).
+    """
+
+    saved_inputs = (None,)
+    _copied = ("kernel", "stride", "padding", "dilation", "ceil_mode", "count_include_pad",
+               "divisor_override", "shapes", "y_shape", "unbatched", "divisor")
+
+    def __init__(self, pool: AvgPool2d):
+        for name in self._copied:  # copies: the pool's release() after backward clears them
+            setattr(self, name, getattr(pool, name))
+
+    def forward(self, gy):
         if self.unbatched:
             gy = gy[None]
         kh, kw = self.kernel
@@ -349,6 +445,11 @@ class AvgPool2d(_Pool2d):
         for offset in range(kh * kw):
             windows[:, :, offset // kw, offset % kw] += g
         return self._unpad(gxp)
+
+    def backward(self, g):
+        pool = AvgPool2d(self.kernel, self.stride, self.padding, self.ceil_mode,
+                         self.count_include_pad, self.divisor_override)
+        return dual.apply(pool, g)
 
 
 def _window_counts(n, k, s, p, out, include_pad: bool):

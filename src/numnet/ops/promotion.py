@@ -34,6 +34,7 @@ import numpy
 
 from numnet import backend
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.tensor import Tensor
 
 _BOOL, _INTEGER, _FLOATING = 0, 1, 2
@@ -107,7 +108,10 @@ def floating(dtype: numpy.dtype) -> numpy.dtype:
 
 
 class Cast(Function):
-    """``y = x`` converted to ``dtype``;  ``gx = gy`` converted back."""
+    """``y = x`` converted to ``dtype``;  ``gx = gy`` converted back (with
+    ``create_graph=True`` by a ``Cast`` again, so to any order)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, dtype):
         self.dtype = numpy.dtype(dtype)
@@ -117,7 +121,7 @@ class Cast(Function):
         return x.astype(self.dtype)
 
     def backward(self, gy):
-        return gy.astype(self.in_dtype)
+        return dual.astype(gy, self.in_dtype)
 
 
 def cast(x: Tensor, dtype: numpy.dtype) -> Tensor:

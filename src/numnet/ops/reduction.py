@@ -17,9 +17,10 @@ import numpy
 from numnet.autograd import Function
 from numnet.ops import dual, return_types
 from numnet.ops._aliases import dim_aliases
-from numnet.ops._util import as_float, as_tensor, normalize_dims, unreduce
+from numnet.ops._util import as_float, as_tensor, check_dim, normalize_dims, reduced_axes, unreduce
 from numnet.ops.elementwise import sqrt
 from numnet.ops.promotion import cast
+from numnet.ops.shape import cat
 from numnet.tensor import Tensor
 
 # PyTorch's names of the dtypes, for error messages ("... Got: Long")
@@ -59,7 +60,7 @@ class Sum(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = reduced_axes(self.dim, x.ndim)
         return x.sum(axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, gy):
@@ -112,7 +113,8 @@ def mean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # no
 
 
 class NanSum(Sum):
-    """``y = sum of x over dims, NaN counted as 0``;  ``gx = gy`` where x is not NaN, else 0."""
+    """``y = sum of x over dims, NaN counted as 0``;  ``gx = gy`` where x is not NaN, else 0
+    (the NaN mask is a constant: recorded, the gradient is linear in ``gy``)."""
 
     def forward(self, x):
         self.keep = ~numpy.isnan(x)
@@ -136,7 +138,7 @@ class NanMean(NanSum):
     def backward(self, gy):
         g = unreduce(gy, self.axes, self.keepdim, len(self.shape))
         with numpy.errstate(divide="ignore", invalid="ignore"):
-            return numpy.broadcast_to(g / self.count, self.shape) * self.keep
+            return dual.broadcast_to(g / self.count, self.shape) * self.keep
 
 
 @dim_aliases
@@ -161,11 +163,14 @@ def nanmean(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  #
     return NanMean(dim, keepdim)(x)
 
 
-def _exclusive_cumprod(x: numpy.ndarray) -> numpy.ndarray:
-    """``out[..., i] = prod(x[..., :i])`` along the last axis (1 for i = 0), no division."""
+def _exclusive_cumprod(x):
+    """``out[..., i] = prod(x[..., :i])`` along the last axis (1 for i = 0), no division;
+    on a Tensor recorded (``cat`` and ``cumprod``, whose own gradient is exact with zeros)."""
     if x.shape[-1] == 0:
-        return x.copy()
+        return x if dual.is_graph(x) else x.copy()
     ones = numpy.ones(x.shape[:-1] + (1,), dtype=x.dtype)
+    if dual.is_graph(x):
+        return cat([ones, x[..., :-1].cumprod(-1)], -1)
     return numpy.concatenate([ones, numpy.cumprod(x[..., :-1], axis=-1)], axis=-1)
 
 
@@ -175,7 +180,11 @@ class Prod(Function):
     The product of the others is the exclusive product from the left times the one from
     the right, never ``y / x_i``: exact with one zero (its position gets the product of the
     rest, the others 0) and with several (all 0), as PyTorch's ``prod`` backward is.
+    Recorded, the same formula is ``cumprod`` and ``cat`` ops, so the second derivative
+    ``prod_{j != i, k} x_j`` is exact with zeros too.
     """
+
+    saved_inputs = ("x",)
 
     def __init__(self, axes: tuple, keepdim: bool = False):
         self.axes, self.keepdim = axes, keepdim
@@ -187,12 +196,12 @@ class Prod(Function):
     def backward(self, gy):
         x, k = self.x, len(self.axes)
         last = tuple(range(x.ndim - k, x.ndim))
-        moved = numpy.moveaxis(x, self.axes, last)
+        moved = dual.moveaxis(x, self.axes, last)
         n = int(numpy.prod(moved.shape[x.ndim - k:]))
         rows = moved.reshape(moved.shape[:x.ndim - k] + (n,))
         left = _exclusive_cumprod(rows)
         right = _exclusive_cumprod(rows[..., ::-1])[..., ::-1]
-        others = numpy.moveaxis((left * right).reshape(moved.shape), last, self.axes)
+        others = dual.moveaxis((left * right).reshape(moved.shape), last, self.axes)
         return unreduce(gy, self.axes, self.keepdim, x.ndim) * others
 
 
@@ -212,7 +221,7 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # no
     if dim is None:
         axes = tuple(range(x.ndim))
     elif isinstance(dim, (int, numpy.integer)):
-        axes = normalize_dims(dim, x.ndim)
+        axes = reduced_axes(dim, x.ndim)
     else:
         raise TypeError(f"prod(): argument 'dim' must be int, not {type(dim).__name__}")
     return Prod(axes, keepdim)(x)
@@ -220,7 +229,11 @@ def prod(input, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # no
 
 class LogSumExp(Function):
     """``y = m + log sum exp(x - m)`` over dims (m = the max, so nothing overflows);
-    ``gx = gy * exp(x - y)`` (the softmax of x along the dims)."""
+    ``gx = gy * exp(x - y)`` (the softmax of x along the dims), recorded with ``y`` this
+    op's output."""
+
+    saved_inputs = ("x",)
+    saved_outputs = ("y",)
 
     def __init__(self, axes: tuple, keepdim: bool = False):
         self.axes, self.keepdim = axes, keepdim
@@ -230,13 +243,15 @@ class LogSumExp(Function):
         m = numpy.where(numpy.isfinite(m), m, 0).astype(x.dtype)
         with numpy.errstate(divide="ignore"):
             y = numpy.log(numpy.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
-        self.x, self.y = x, y
-        return y if self.keepdim else numpy.squeeze(y, axis=self.axes)
+        self.x = x
+        self.y = y if self.keepdim else numpy.squeeze(y, axis=self.axes)
+        return self.y
 
     def backward(self, gy):
         g = unreduce(gy, self.axes, self.keepdim, self.x.ndim)
+        y = unreduce(self.y, self.axes, self.keepdim, self.x.ndim)
         with numpy.errstate(invalid="ignore"):
-            return g * numpy.exp(self.x - self.y)
+            return g * dual.exp(self.x - y)
 
 
 @dim_aliases
@@ -250,12 +265,12 @@ def logsumexp(input, dim, keepdim: bool = False) -> Tensor:  # noqa: A002 - PyTo
         1000.693
     """
     x = as_float(input)
-    return LogSumExp(normalize_dims(dim, x.ndim), keepdim)(x)
+    return LogSumExp(reduced_axes(dim, x.ndim), keepdim)(x)
 
 
 def _logical(name: str, function, input, dim, keepdim: bool) -> Tensor:
     data = input.data if isinstance(input, Tensor) else numpy.asarray(input)
-    axes = None if _every_dim(dim) else normalize_dims(dim, data.ndim)
+    axes = None if _every_dim(dim) else reduced_axes(dim, data.ndim)
     out = numpy.asarray(function(data, axis=axes, keepdims=keepdim))
     # NOTE: PyTorch keeps uint8 for uint8 inputs (its pre-bool convention), bool otherwise
     return Tensor(out.astype(numpy.uint8 if data.dtype == numpy.uint8 else numpy.bool_),
@@ -280,7 +295,7 @@ def all(input, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001, A002
 def count_nonzero(input, dim=None) -> Tensor:  # noqa: A002 - PyTorch's name
     """The number of nonzero elements over ``dim`` (int, tuple, or all when None): int64."""
     data = input.data if isinstance(input, Tensor) else numpy.asarray(input)
-    axes = None if _every_dim(dim) else normalize_dims(dim, data.ndim)
+    axes = None if _every_dim(dim) else reduced_axes(dim, data.ndim)
     return Tensor(numpy.asarray(numpy.count_nonzero(data, axis=axes), dtype=numpy.int64),
                   _raw=True)
 
@@ -289,14 +304,22 @@ class Var(Function):
     """``y = sum((x - mean)**2) / (n - correction)``;  ``gx = gy * 2 (x - mean) / (n - c)``.
 
     ``correction=1`` (Bessel, the default as in PyTorch) gives the unbiased estimate.
+
+    NOTE: ``saved_inputs`` names ``centered``, not x: the variance does not change when a
+    constant is added to x, so none of its derivatives does, and the centered x stands for
+    x. Recorded, ``backward`` centers the Tensor it is given again (``c - mean(c)``: the
+    same values, and the centering's Jacobian ``I - 1/n`` on the way back), so the second
+    derivative is ``2 (I - 1/n) / (n - c)`` times ``gy``.
     """
+
+    saved_inputs = ("centered",)
 
     def __init__(self, dim=None, correction: int = 1, keepdim: bool = False):
         self.dim, self.correction = (None if _every_dim(dim) else dim), correction
         self.keepdim = keepdim
 
     def forward(self, x):
-        self.axes = normalize_dims(self.dim, x.ndim)
+        self.axes = reduced_axes(self.dim, x.ndim)
         n = int(numpy.prod([x.shape[a] for a in self.axes]))
         self.denominator = x.dtype.type(builtins.max(n - self.correction, 0))
         self.centered = x - x.mean(axis=self.axes, keepdims=True)
@@ -305,9 +328,12 @@ class Var(Function):
             return (y / self.denominator).astype(x.dtype, copy=False)
 
     def backward(self, gy):
-        g = unreduce(gy, self.axes, self.keepdim, self.centered.ndim)
+        centered = self.centered
+        g = unreduce(gy, self.axes, self.keepdim, centered.ndim)
+        if dual.is_graph(centered):
+            centered = centered - centered.mean(dim=self.axes, keepdim=True)
         with numpy.errstate(divide="ignore", invalid="ignore"):
-            return g * (2 / self.denominator) * self.centered
+            return g * (2 / self.denominator) * centered
 
 
 def _var_arguments(dim, unbiased, correction):
@@ -361,8 +387,9 @@ def std_mean(input, dim=None, unbiased: bool | None = None, keepdim: bool = Fals
 class Amax(Function):
     """``y = max of x over dims``;  ``gx = gy / k`` at the ``k`` maximal elements of each
     reduced slice, 0 elsewhere (ties share the gradient evenly, as PyTorch's ``amax`` and
-    ``max()`` do)."""
+    ``max()`` do). The mask is a constant: recorded, the gradient is linear in ``gy``."""
 
+    saved_inputs = (None,)
     reduce = staticmethod(numpy.max)
 
     def __init__(self, axes: tuple, keepdim: bool = False):
@@ -388,8 +415,10 @@ class Amin(Amax):
 
 class Max(Function):
     """``y = max of x along one dim``;  ``gx = gy`` at the first maximal element of each
-    slice (the one ``argmax`` returns), 0 elsewhere, as PyTorch's ``max(dim)``."""
+    slice (the one ``argmax`` returns), 0 elsewhere, as PyTorch's ``max(dim)``; recorded,
+    ``where(position == index, gy, 0)`` (linear in ``gy``; the index is a constant)."""
 
+    saved_inputs = (None,)
     reduce = staticmethod(numpy.max)
     arg = staticmethod(numpy.argmax)
 
@@ -404,6 +433,10 @@ class Max(Function):
 
     def backward(self, gy):
         g = unreduce(gy, (self.axis,), self.keepdim, len(self.shape))
+        if dual.is_graph(g):
+            position = numpy.arange(self.shape[self.axis]).reshape(
+                (-1,) + (1,) * (len(self.shape) - 1 - self.axis))
+            return dual.where(position == self.index, dual.broadcast_to(g, self.shape), 0)
         gx = numpy.zeros(self.shape, dtype=gy.dtype)
         numpy.put_along_axis(gx, self.index, g, axis=self.axis)
         return gx
@@ -441,6 +474,11 @@ def _extremum(name, function_class, x, dim, keepdim):
         raise TypeError(f"{name}() received an invalid combination of arguments - got "
                         f"(dim={type(dim).__name__}), but expected (int dim, bool keepdim); "
                         f"use a{name}() to reduce over several dims")
+    if x.ndim == 0:  # PyTorch's dims 0 and -1 of a 0-d tensor: the value, at index 0
+        check_dim(dim, 0)
+        values = (Amax if name == "max" else Amin)(())(x)
+        return (return_types.max if name == "max" else return_types.min)(
+            values, Tensor(numpy.zeros((), numpy.int64), _raw=True))
     axis = normalize_dims(dim, x.ndim)[0]
     _check_nonempty(name, x.data, (axis,), every_dim=False)
     function = function_class(axis, keepdim)

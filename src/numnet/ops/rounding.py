@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_operands, as_tensor, sum_to
 from numnet.tensor import Tensor
 
@@ -58,7 +59,10 @@ def _remainder(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
 
 # ---------------------------------------------------------------------- rounding
 class _Round(Function):
-    """``y = round(x)`` (one of floor, ceil, rint, trunc);  ``gx = 0``."""
+    """``y = round(x)`` (one of floor, ceil, rint, trunc);  ``gx = 0`` (a constant, also with
+    ``create_graph=True``)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, kernel):
         self.kernel = kernel
@@ -67,7 +71,7 @@ class _Round(Function):
         return numpy.asarray(self.kernel(x))
 
     def backward(self, gy):
-        return numpy.zeros_like(gy)
+        return dual.zeros_like(gy)
 
 
 def _rounding(name: str, kernel, doc: str):
@@ -123,6 +127,8 @@ def round(input, *, decimals: int = 0) -> Tensor:  # noqa: A001, A002 - PyTorch'
 class Frac(Function):
     """``y = x - trunc(x)`` (the sign of x);  ``gx = gy``."""
 
+    saved_inputs = (None,)
+
     def forward(self, x):
         return x - numpy.trunc(x)
 
@@ -140,7 +146,10 @@ def frac(input) -> Tensor:  # noqa: A002 - PyTorch's name
 
 # ---------------------------------------------------------------------- rounded division
 class Remainder(Function):
-    """``y = a - b floor(a / b)`` (sign of b);  ``ga = gy``, ``gb = -gy floor(a / b)``."""
+    """``y = a - b floor(a / b)`` (sign of b);  ``ga = gy``, ``gb = -gy floor(a / b)`` (the
+    quotient a constant: the second derivatives are 0)."""
+
+    saved_inputs = (None, None)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -163,7 +172,10 @@ def remainder(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 class Fmod(Function):
-    """``y = a - b trunc(a / b)`` (sign of a);  ``ga = gy``, ``gb = -gy trunc(a / b)``."""
+    """``y = a - b trunc(a / b)`` (sign of a);  ``ga = gy``, ``gb = -gy trunc(a / b)`` (the
+    quotient a constant: the second derivatives are 0)."""
+
+    saved_inputs = (None, None)
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -188,7 +200,9 @@ def fmod(input, other) -> Tensor:  # noqa: A002 - PyTorch's name
 
 class DivRounded(Function):
     """``y = trunc(a / b)`` or ``floor(a / b)``;  ``ga = gb = 0`` (PyTorch's gradient of
-    ``div(..., rounding_mode=...)``)."""
+    ``div(..., rounding_mode=...)``), constants also with ``create_graph=True``."""
+
+    saved_inputs = (None, None)
 
     def __init__(self, mode: str):
         self.mode = mode
@@ -203,7 +217,10 @@ class DivRounded(Function):
 
 class FloorDivide(Function):
     """``y = floor(a / b)``; no gradient: backward is a RuntimeError, as in PyTorch (use
-    ``div(a, b, rounding_mode="floor")`` for a zero gradient)."""
+    ``div(a, b, rounding_mode="floor")`` for a zero gradient), also with
+    ``create_graph=True``."""
+
+    saved_inputs = (None, None)  # so that a recorded backward raises the same error
 
     def forward(self, a, b):
         return rounded_divide(a, b, "floor")

@@ -2,7 +2,9 @@
 (named tuples ``(values, indices)``, int64 indices).
 
 Every ``y_j`` here depends on ``x_0 .. x_j`` of its slice, so every backward is a reverse
-scan: the gradient of ``x_k`` collects ``gy_j`` of every ``j >= k``.
+scan: the gradient of ``x_k`` collects ``gy_j`` of every ``j >= k``. With ``create_graph``
+each backward is recorded (reverse scans are flips, by indexing, around a scan op), so
+every op here is differentiable to any order.
 """
 
 from __future__ import annotations
@@ -10,20 +12,31 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
-from numnet.ops import return_types
+from numnet.ops import dual, return_types
 from numnet.ops._aliases import dim_aliases
 from numnet.ops._util import as_tensor, normalize_dims
+from numnet.ops.indexing import _grid
 from numnet.ops.reduction import _sum_input, torch_dtype_name
+from numnet.ops.shape import IndexIntoZeros, stack, unbind
 from numnet.tensor import Tensor
 
 
-def _reverse_cumsum(g: numpy.ndarray, axis: int) -> numpy.ndarray:
-    """``out_k = sum_{j >= k} g_j`` along ``axis``."""
+def _flip(g: Tensor, axis: int) -> Tensor:
+    """``g`` reversed along ``axis``, recorded (``g[..., ::-1, ...]``)."""
+    return g[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _reverse_cumsum(g, axis: int):
+    """``out_k = sum_{j >= k} g_j`` along ``axis`` (recorded on a Tensor)."""
+    if dual.is_graph(g):
+        return _flip(CumSum(axis)(_flip(g, axis)), axis)
     return numpy.flip(numpy.cumsum(numpy.flip(g, axis), axis=axis), axis)
 
 
 class Scan(Function):
     """Base of the scans: a 0-d input is scanned as one element (``dim`` 0 or -1)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, dim: int):
         self.dim = dim
@@ -68,7 +81,15 @@ class CumProd(Scan):
     term holds the factor ``x_z = 0``; at ``z`` itself it is
     ``y_{z-1} * sum_{j >= z} gy_j prod_{z < i <= j} x_i``, a cumprod that skips ``x_z``.
     No division by zero anywhere, so the gradient is exact with zeros, as PyTorch's is.
+
+    Recorded (PyTorch's two cases): without zeros ``revcumsum(gy * y) / x``; with zeros
+    ``gx_k = E_k R_k``, ``E_k = prod_{i < k} x_i`` and ``R_k = sum_{j >= k} gy_j
+    prod_{k < i <= j} x_i`` by the recurrences ``E_{k+1} = E_k x_k`` and
+    ``R_k = gy_k + x_{k+1} R_{k+1}``: products only, so every derivative is exact at zeros.
     """
+
+    saved_inputs = ("x",)
+    saved_outputs = ("y",)
 
     def scan(self, x, axis):
         self.x = x
@@ -76,6 +97,8 @@ class CumProd(Scan):
         return self.y
 
     def scan_backward(self, gy, axis):
+        if dual.is_graph(gy):
+            return self._scan_backward_graph(gy, axis)
         x, y = self.x, self.y
         if x.shape[axis] == 0:
             return numpy.zeros_like(gy)
@@ -97,6 +120,25 @@ class CumProd(Scan):
             at_zero = exclusive * tail.sum(axis=axis, keepdims=True)
             gx = numpy.where(position == first_zero, at_zero, gx).astype(gy.dtype)
         return gx
+
+    def _scan_backward_graph(self, gy, axis):
+        if gy.shape[axis] <= 1:  # y = x: the gradient does not depend on x
+            return gy
+        x = self.x
+        if not (dual.constant(x) == 0).any():
+            return _reverse_cumsum(gy * self.y, axis) / x
+        xs, gys = unbind(x, axis), unbind(gy, axis)
+        n = len(xs)
+        rest = [gys[-1]]
+        for k in range(n - 2, -1, -1):
+            rest.append(gys[k] + xs[k + 1] * rest[-1])
+        rest.reverse()
+        gxs, before = [rest[0]], xs[0]
+        for k in range(1, n):
+            gxs.append(before * rest[k])
+            if k < n - 1:
+                before = before * xs[k]
+        return stack(gxs, axis)
 
 
 @dim_aliases
@@ -120,8 +162,14 @@ class LogCumSumExp(Scan):
 
     NOTE: the backward sums in log space too, the positive and negative parts of ``gy``
     apart (``exp(x_k + log revcumsum exp(log|gy_j| - y_j))``), as PyTorch does, so a large
-    ``y`` never overflows ``exp``.
+    ``y`` never overflows ``exp``. Recorded, the same sums are ``logcumsumexp`` ops, with
+    the lowest finite number for ``log 0`` (so that ``y - y`` stays 0, as in PyTorch) and
+    ``log |gy|`` taken only where ``gy != 0`` (so no NaN comes back from ``log 0``: PyTorch's
+    third derivative has NaN there).
     """
+
+    saved_inputs = ("x",)
+    saved_outputs = ("y",)
 
     def scan(self, x, axis):
         self.x = x
@@ -129,6 +177,9 @@ class LogCumSumExp(Scan):
         return self.y
 
     def scan_backward(self, gy, axis):
+        if dual.is_graph(gy):
+            return self._scan_backward_graph(gy, axis)
+
         def part(g):
             with numpy.errstate(divide="ignore"):
                 logs = numpy.log(g) - self.y
@@ -137,6 +188,20 @@ class LogCumSumExp(Scan):
             return numpy.exp(self.x + reverse)
 
         return (part(numpy.maximum(gy, 0)) - part(numpy.maximum(-gy, 0))).astype(gy.dtype)
+
+    def _scan_backward_graph(self, gy, axis):
+        if gy.shape[axis] <= 1:  # y = x: gx = gy exp(x - y) = gy
+            return gy
+        signs = dual.sign(gy)
+        magnitude = dual.log(dual.where(signs != 0, dual.abs(gy), 1))
+        lowest = numpy.finfo(gy.dtype).min
+
+        def part(mask):
+            logs = dual.where(mask, magnitude, lowest) - self.y
+            with dual.errstate(over="ignore"):  # x + (about lowest) is -inf: exp gives 0
+                return dual.exp(self.x + _flip(LogCumSumExp(axis)(_flip(logs, axis)), axis))
+
+        return part(signs > 0) - part(signs < 0)
 
 
 @dim_aliases
@@ -153,8 +218,9 @@ def logcumsumexp(input, dim: int) -> Tensor:  # noqa: A002 - PyTorch's name
 class CumMax(Function):
     """``y_j = max_{i <= j} x_i`` with ``index_j`` the last ``i <= j`` where it is attained
     (NaN propagates and is its own index, as in PyTorch);  ``gx_k = sum of gy_j over the j
-    with index_j = k``."""
+    with index_j = k`` (``IndexIntoZeros``, whose gradient is the gather ``gy[index]``)."""
 
+    saved_inputs = (None,)
     accumulate = numpy.maximum
 
     def __init__(self, dim: int):
@@ -176,10 +242,7 @@ class CumMax(Function):
 
     def backward(self, gy):
         rows = gy.reshape(1) if gy.ndim == 0 else gy
-        gx = numpy.zeros(rows.shape, dtype=gy.dtype)
-        grid = list(numpy.indices(rows.shape, sparse=True))
-        grid[self.axis] = self.index
-        numpy.add.at(gx, tuple(grid), rows)
+        gx = dual.apply(IndexIntoZeros(_grid(self.index, self.axis), rows.shape), rows)
         return gx.reshape(self.shape)
 
 

@@ -135,7 +135,10 @@ def _selected(result_type, x: Tensor, axis: int, order: numpy.ndarray, position,
 
 class Median(Function):
     """``y = the lower median of all elements`` (the ``(n - 1) // 2``-th smallest; NaN if
-    any is NaN);  ``gx = gy / k`` at the ``k`` elements equal to ``y``, 0 elsewhere."""
+    any is NaN);  ``gx = gy / k`` at the ``k`` elements equal to ``y``, 0 elsewhere (a
+    constant mask: recorded, the gradient is linear in ``gy``)."""
+
+    saved_inputs = (None,)
 
     def forward(self, x):
         self.x = x

@@ -5,7 +5,8 @@ erfinv``, and ``square sign sgn positive``.
 The floating functions take integer and bool input as the default dtype (``as_float``:
 ``sin(arange(3))`` is float32, as in PyTorch); ``square``, ``sign``, ``sgn`` and ``positive``
 keep an integer dtype. Each op is ``y = f(x)``, ``gx = gy * f'(x)``; the derivative is
-written in terms of the saved input ``x`` or output ``y``, whichever is cheaper.
+written in terms of the saved input ``x`` or output ``y``, whichever is cheaper, on arrays or
+(``create_graph=True``) on Tensors alike, so every op here has derivatives of any order.
 
 Example:
     >>> import numnet
@@ -21,12 +22,21 @@ import numpy
 import scipy.special
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._util import as_float, as_tensor
 from numnet.tensor import Tensor
 
 
 class _Pointwise(Function):
-    """``y = compute(x)``;  ``gx = gy * derivative(x, y)``. Subclasses give both."""
+    """``y = compute(x)``;  ``gx = gy * derivative(x, y)``. Subclasses give both.
+
+    ``derivative`` is written with operators and ``dual`` functions, so with
+    ``create_graph=True`` it runs on ``x`` and ``y`` as Tensors of the graph and ``gx`` is
+    differentiable again (a derivative in terms of ``y`` goes back through this op).
+    """
+
+    saved_inputs = ("x",)
+    saved_outputs = ("y",)
 
     def forward(self, x):
         with numpy.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -56,7 +66,7 @@ class Sin(_Pointwise):
         return numpy.sin(x)
 
     def derivative(self, x, y):
-        return numpy.cos(x)
+        return dual.cos(x)
 
 
 class Cos(_Pointwise):
@@ -66,7 +76,7 @@ class Cos(_Pointwise):
         return numpy.cos(x)
 
     def derivative(self, x, y):
-        return -numpy.sin(x)
+        return -dual.sin(x)
 
 
 class Tan(_Pointwise):
@@ -86,7 +96,7 @@ class Asin(_Pointwise):
         return numpy.arcsin(x)
 
     def derivative(self, x, y):
-        return 1 / numpy.sqrt(1 - x * x)
+        return 1 / dual.sqrt(1 - x * x)
 
 
 class Acos(_Pointwise):
@@ -96,7 +106,7 @@ class Acos(_Pointwise):
         return numpy.arccos(x)
 
     def derivative(self, x, y):
-        return -1 / numpy.sqrt(1 - x * x)
+        return -1 / dual.sqrt(1 - x * x)
 
 
 class Atan(_Pointwise):
@@ -117,7 +127,7 @@ class Sinh(_Pointwise):
         return numpy.sinh(x)
 
     def derivative(self, x, y):
-        return numpy.cosh(x)
+        return dual.cosh(x)
 
 
 class Cosh(_Pointwise):
@@ -127,7 +137,7 @@ class Cosh(_Pointwise):
         return numpy.cosh(x)
 
     def derivative(self, x, y):
-        return numpy.sinh(x)
+        return dual.sinh(x)
 
 
 class Asinh(_Pointwise):
@@ -137,7 +147,7 @@ class Asinh(_Pointwise):
         return numpy.arcsinh(x)
 
     def derivative(self, x, y):
-        return 1 / numpy.sqrt(x * x + 1)
+        return 1 / dual.sqrt(x * x + 1)
 
 
 class Acosh(_Pointwise):
@@ -147,7 +157,7 @@ class Acosh(_Pointwise):
         return numpy.arccosh(x)
 
     def derivative(self, x, y):
-        return 1 / numpy.sqrt(x * x - 1)
+        return 1 / dual.sqrt(x * x - 1)
 
 
 class Atanh(_Pointwise):
@@ -238,7 +248,7 @@ class Erf(_Pointwise):
         return scipy.special.erf(x)
 
     def derivative(self, x, y):
-        return x.dtype.type(2 / math.sqrt(math.pi)) * numpy.exp(-x * x)
+        return x.dtype.type(2 / math.sqrt(math.pi)) * dual.exp(-x * x)
 
 
 class Erfc(_Pointwise):
@@ -248,7 +258,7 @@ class Erfc(_Pointwise):
         return scipy.special.erfc(x)
 
     def derivative(self, x, y):
-        return x.dtype.type(-2 / math.sqrt(math.pi)) * numpy.exp(-x * x)
+        return x.dtype.type(-2 / math.sqrt(math.pi)) * dual.exp(-x * x)
 
 
 class Erfinv(_Pointwise):
@@ -258,7 +268,7 @@ class Erfinv(_Pointwise):
         return scipy.special.erfinv(x)
 
     def derivative(self, x, y):
-        return x.dtype.type(math.sqrt(math.pi) / 2) * numpy.exp(y * y)
+        return x.dtype.type(math.sqrt(math.pi) / 2) * dual.exp(y * y)
 
 
 # ---------------------------------------------------------------------- integer-keeping

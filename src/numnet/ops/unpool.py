@@ -11,15 +11,21 @@ from __future__ import annotations
 import numpy
 
 from numnet.autograd import Function
+from numnet.ops import dual
 from numnet.ops._grid import int_pair
 from numnet.ops._util import as_tensor
+from numnet.ops.pool import PoolGather
 from numnet.ops.pool1d import as_2d, single
 from numnet.ops.shape import squeeze
 
 
 class MaxUnpool2d(Function):
     """``y.flat[plane, indices[plane, k]] = x[plane, k]`` for each (n, c) plane, 0 elsewhere;
-    ``gx[plane, k] = gy.flat[plane, indices[plane, k]]`` (the indices get no gradient)."""
+    ``gx[plane, k] = gy.flat[plane, indices[plane, k]]`` (the indices get no gradient):
+    ``PoolGather``, whose gradient is ``PoolScatter`` (PyTorch's gather and its
+    scatter-add), so it is differentiable to any order."""
+
+    saved_inputs = (None,)
 
     def __init__(self, indices, output_size):
         self.indices = indices
@@ -28,19 +34,17 @@ class MaxUnpool2d(Function):
     def forward(self, x):
         oh, ow = self.output_size
         lead = x.shape[:-2]
-        self.index = self.indices.reshape(lead + (-1,))
-        bad = (self.index < 0) | (self.index >= oh * ow)
+        index = self.indices.reshape(lead + (-1,))
+        bad = (index < 0) | (index >= oh * ow)
         if bad.any():
-            raise RuntimeError(f"Found an invalid max index: {self.index[bad][0]} (output "
+            raise RuntimeError(f"Found an invalid max index: {index[bad][0]} (output "
                                f"volumes are of size {oh}x{ow}")
         y = numpy.zeros(lead + (oh * ow,), x.dtype)
-        numpy.put_along_axis(y, self.index, x.reshape(self.index.shape), axis=-1)
-        self.x_shape = x.shape
+        numpy.put_along_axis(y, index, x.reshape(index.shape), axis=-1)
         return y.reshape(lead + (oh, ow))
 
     def backward(self, gy):
-        g = gy.reshape(gy.shape[:-2] + (-1,))
-        return numpy.take_along_axis(g, self.index, axis=-1).reshape(self.x_shape)
+        return dual.apply(PoolGather(self.indices, gy.shape), gy)
 
 
 def unpool_output_size(x_shape, kernel, stride, padding, output_size) -> tuple:
