@@ -13,6 +13,17 @@ Sequences of different lengths (``batch_sizes``, as in a ``PackedSequence``): th
 sorted by decreasing length and time step ``t`` updates only the first ``batch_sizes[t]``
 rows; the others keep their state, so every sequence's final state is taken at its own last
 step, and the reverse direction starts each sequence at its own last step.
+
+With ``create_graph=True`` a recurrence's gradients are those of its ``decompose``: the
+same time loop re-run in numnet ops (slices, matmul, sigmoid, tanh, cat, stack), so the
+result is differentiable again, to any order. It needs no more than ``forward`` keeps for
+the fast path: the activations, the previous states (the initial ones among them) and
+references to ``W_hh``, ``b_hh`` (and ``W_hr``). Its backward reads no value of ``xw``
+nor of a pre-activation (a sum's gradient does not depend on its terms, an activation's
+only on its output), so ``xw`` enters as zeros that take no memory and every activation
+node returns the activation ``forward`` kept (``KeptSigmoid``, ``KeptTanh``,
+``KeptReLU``); every other node (``h_{t-1} W_hh^T``, ``f c_{t-1}``, GRU's ``r hh_n``) then
+holds its true value.
 """
 
 from __future__ import annotations
@@ -21,6 +32,9 @@ import numpy
 
 from numnet import backend
 from numnet.autograd import Function
+from numnet.ops import dual
+from numnet.ops.activation import ReLU, Sigmoid, Tanh, tanh
+from numnet.ops.shape import IndexIntoZeros, cat, stack
 from numnet.tensor import Tensor
 
 
@@ -34,6 +48,35 @@ def _sigmoid(x: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
     return out
 
 
+class _Kept:
+    """An activation whose output is ``y``, given: the one the recurrence's ``forward``
+    kept, whatever its input holds (``decompose`` builds the pre-activations from a stand-in
+    for ``xw``). Its backward is the activation's own, which reads only the output."""
+
+    def __init__(self, y):
+        self.kept = y
+
+    def forward(self, x):
+        self.y = self.kept
+        return self.y
+
+
+class KeptSigmoid(_Kept, Sigmoid):
+    """``Sigmoid`` returning the kept ``y``;  ``gx = gy * y (1 - y)``."""
+
+
+class KeptTanh(_Kept, Tanh):
+    """``Tanh`` returning the kept ``y``;  ``gx = gy (1 - y**2)``."""
+
+
+class KeptReLU(_Kept, ReLU):
+    """``ReLU`` returning the kept ``y``;  ``gx = gy`` where y > 0, else 0."""
+
+    def forward(self, x):
+        self.mask = self.kept > 0
+        return self.kept
+
+
 class _Recurrence(Function):
     """The time loop shared by RNN, LSTM and GRU (subclasses give one step, both ways).
 
@@ -43,10 +86,16 @@ class _Recurrence(Function):
     steps), ``h_n`` (N, H) each sequence's last ``h``.
     """
 
+    states = ("h0",)
+    """The initial states among the inputs (and the attributes ``decompose`` takes them
+    from)."""
+
     def __init__(self, has_bias: bool = True, reverse: bool = False, batch_sizes=None):
         self.has_bias = has_bias
         self.reverse = reverse
         self.batch_sizes = batch_sizes
+        self.saved_inputs = (("xw_stand_in", "w_hh") + (("b_hh",) if has_bias else ())
+                             + self.states)
 
     def _steps(self, length: int, batch: int) -> list:
         """``(t, rows)`` in the order the recurrence runs."""
@@ -59,7 +108,7 @@ class _Recurrence(Function):
         state = [s.copy() for s in (rest[1:] if self.has_bias else rest)]
         length, batch = xw.shape[:2]
         hidden = state[0].shape[-1]
-        self.w_hh = w_hh
+        self.w_hh, self.b_hh = w_hh, b_hh
         self.shapes = (xw.shape, b_hh is not None)
         self.h_prev = numpy.zeros((length, batch, hidden), xw.dtype)
         self.allocate(length, batch, xw.dtype)
@@ -94,6 +143,62 @@ class _Recurrence(Function):
         if has_bias:
             grads.append(rows_g.sum(axis=0))
         return (*grads, *g_state)
+
+    @property
+    def xw_stand_in(self) -> numpy.ndarray:
+        """``decompose``'s ``xw``: zeros of its shape and dtype that take no memory (a
+        broadcast 0-d array), as ``forward`` does not keep ``xw``."""
+        return numpy.broadcast_to(numpy.zeros((), self.y.dtype), self.shapes[0])
+
+    @property
+    def h0(self) -> numpy.ndarray:
+        """The initial ``h``, from ``h_prev``."""
+        return self.first_steps(self.h_prev)
+
+    def first_steps(self, previous: numpy.ndarray) -> numpy.ndarray:
+        """``previous[t_n, n]`` for each sequence n at the step ``t_n`` it starts from: the
+        initial state, from the (L, N, *) previous states that ``forward`` keeps."""
+        length, batch = self.shapes[0][:2]
+        first = numpy.zeros(batch, numpy.int64)
+        started = 0
+        for t, rows in self._steps(length, batch):
+            first[started:rows] = t
+            started = max(started, rows)
+        return previous[first, numpy.arange(batch)]
+
+    def decompose(self, xw, w_hh, *rest):
+        """``(y, h_n[, c_n])`` from Tensors: the time loop of ``forward`` with ``cell`` for a
+        step; at step t the first ``rows`` sequences are updated, the others kept (``cat``),
+        and ``y_t`` is zero for them. ``xw`` may hold any values (``xw_stand_in``): the
+        activations are those ``forward`` kept."""
+        b_hh = rest[0] if self.has_bias else None
+        rest = rest[1:] if self.has_bias else rest
+        state = list(rest[:len(self.states)])
+        extra = rest[len(self.states):]
+        length, batch = xw.shape[:2]
+        w_t = w_hh.transpose(0, 1)
+        ys = [None] * length
+        for t, rows in self._steps(length, batch):
+            running = state if rows == batch else [s[:rows] for s in state]
+            hh = running[0] @ w_t
+            if b_hh is not None:
+                hh = hh + b_hh
+            new = self.cell(t, rows, xw[t, :rows], hh, running, *extra)
+            ys[t] = new[0]
+            if rows < batch:
+                kept = [s[rows:] for s in state]
+                state = [cat([n, k]) for n, k in zip(new, kept)]
+                zeros = Tensor(numpy.zeros(kept[0].shape, kept[0].dtype), _raw=True)
+                ys[t] = cat([new[0], zeros])
+            else:
+                state = new
+        return (stack(ys), *state)
+
+    def cell(self, t: int, rows: int, xw, hh, state: list, *extra) -> list:
+        """Step ``t`` of the first ``rows`` sequences on Tensors for ``decompose``: the new
+        states (h first) from ``xw``, ``hh = h_{t-1} W_hh^T + b_hh`` and the previous
+        ``state``, each activation's value the one ``step`` kept (``KeptSigmoid``...)."""
+        raise NotImplementedError
 
     def allocate(self, length: int, batch: int, dtype) -> None:
         """Make the arrays that ``step`` fills for backward (``self.w_hh`` is set)."""
@@ -136,9 +241,16 @@ class RNNTanhRecurrence(_Recurrence):
         numpy.multiply(g_state[0][:rows], self.derivative(self.y[t, :rows]), out=gxw)
         return None
 
+    kept_activation = KeptTanh
+
+    def cell(self, t, rows, xw, hh, state):
+        return [self.kept_activation(self.y[t, :rows])(xw + hh)]
+
 
 class RNNReluRecurrence(RNNTanhRecurrence):
     __doc__ = RNNTanhRecurrence.__doc__
+
+    kept_activation = KeptReLU
 
     def activate(self, pre):
         return numpy.maximum(pre, 0, out=pre)
@@ -162,10 +274,14 @@ class LSTMRecurrence(_Recurrence):
     and ``gW_hr = sum_t gh_t^T (o tanh(c_t))``, one GEMM over all steps.
     """
 
+    states = ("h0", "c0")
+
     def __init__(self, has_bias: bool = True, reverse: bool = False, batch_sizes=None,
                  proj: bool = False):
         super().__init__(has_bias, reverse, batch_sizes)
         self.proj = proj
+        if proj:
+            self.saved_inputs += ("w_hr",)
 
     def forward(self, xw, w_hh, *rest):
         self.w_hr = rest[-1] if self.proj else None
@@ -238,6 +354,24 @@ class LSTMRecurrence(_Recurrence):
         gc *= f
         return None
 
+    @property
+    def c0(self) -> numpy.ndarray:
+        """The initial ``c``, from ``c_prev``."""
+        return self.first_steps(self.c_prev)
+
+    def cell(self, t, rows, xw, hh, state, w_hr=None):
+        pre = xw + hh
+        gates = self.gates[t, :rows]
+        hidden = gates.shape[1] // 4
+        i, f, g, o = (kept(gates[:, k * hidden:(k + 1) * hidden])(
+            pre[:, k * hidden:(k + 1) * hidden])
+            for k, kept in enumerate((KeptSigmoid, KeptSigmoid, KeptTanh, KeptSigmoid)))
+        c = f * state[1] + i * g
+        h = o * tanh(c)
+        if w_hr is not None:
+            h = h @ w_hr.transpose(0, 1)
+        return [h, c]
+
 
 class GRURecurrence(_Recurrence):
     """The GRU (Cho et al., 2014), PyTorch's gate order r, z, n, with
@@ -293,6 +427,15 @@ class GRURecurrence(_Recurrence):
         ghh[:, :2 * hidden] = gxw[:, :2 * hidden]
         numpy.multiply(gn, r, out=ghh[:, 2 * hidden:])
         return gh * z
+
+    def cell(self, t, rows, xw, hh, state):
+        gates = self.gates[t, :rows]
+        hidden = gates.shape[1] // 3
+        r, z = (KeptSigmoid(gates[:, k * hidden:(k + 1) * hidden])(
+            xw[:, k * hidden:(k + 1) * hidden] + hh[:, k * hidden:(k + 1) * hidden])
+            for k in range(2))
+        n = KeptTanh(gates[:, 2 * hidden:])(r * hh[:, 2 * hidden:] + xw[:, 2 * hidden:])
+        return [(state[0] - n) * z + n]
 
 
 RECURRENCES = {"RNN_TANH": RNNTanhRecurrence, "RNN_RELU": RNNReluRecurrence,
@@ -351,7 +494,10 @@ def packed_positions(batch_sizes) -> tuple:
 
 class PackedToPadded(Function):
     """``y[t, n] = data[row]`` for each packed row at step t, batch row n, ``y = value``
-    elsewhere: (sum of lengths, *) -> (L, N, *);  ``gdata = gy[t, n]``."""
+    elsewhere: (sum of lengths, *) -> (L, N, *);  ``gdata = gy[t, n]`` (on Tensors too: a
+    ``getitem``, so it is differentiable again)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, batch_sizes, padding_value: float = 0.0, total_length=None):
         self.batch_sizes = numpy.asarray(batch_sizes, dtype=numpy.int64)
@@ -378,7 +524,10 @@ def packed_to_padded(data, batch_sizes, padding_value: float = 0.0,
 
 class PaddedToPacked(Function):
     """``data[row] = x[t, n]`` for the packed rows (``PackedToPadded`` undone);
-    ``gx = 0`` except ``gx[t, n] = gdata``."""
+    ``gx = 0`` except ``gx[t, n] = gdata`` (recorded: ``IndexIntoZeros``, whose gradient is
+    this op again)."""
+
+    saved_inputs = (None,)
 
     def __init__(self, batch_sizes):
         self.batch_sizes = numpy.asarray(batch_sizes, dtype=numpy.int64)
@@ -389,6 +538,8 @@ class PaddedToPacked(Function):
         return x[self.positions]
 
     def backward(self, gy):
+        if dual.is_graph(gy):
+            return dual.apply(IndexIntoZeros(self.positions, self.shape), gy)
         gx = numpy.zeros(self.shape, gy.dtype)
         gx[self.positions] = gy
         return gx
