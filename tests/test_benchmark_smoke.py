@@ -1,4 +1,5 @@
-"""``benchmarks/compare_torch.py --smoke`` runs end to end (tiny models, one round).
+"""``benchmarks/compare_torch.py --smoke`` and ``compare_revisions.py --smoke`` run end to
+end (tiny models, one round).
 
 Not a timing test: it only checks that the benchmark still works and prints its table.
 """
@@ -8,7 +9,10 @@ import re
 import subprocess
 import sys
 
-SCRIPT = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "compare_torch.py"
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "compare_torch.py"
 
 
 def test_compare_torch_smoke():
@@ -33,3 +37,18 @@ def test_compare_torch_smoke():
         assert numnet_ms > 0 and floor_ms > 0 and gflops > 0
         rounding = ratio * (0.0005 / floor_ms + 0.0005 / numnet_ms) + 0.005  # printed digits
         assert abs(ratio - numnet_ms / floor_ms) <= rounding
+
+
+@pytest.mark.skipif(not (ROOT / ".git").exists(), reason="needs a git checkout")
+def test_compare_revisions_smoke():
+    """HEAD against the working tree, one tiny model: a table row with both times and
+    their ratio."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_revisions.py"),
+                           "HEAD", "--smoke", "--models", "mlp", "--rounds", "1", "--steps",
+                           "2", "--threads", "1"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    row = re.search(r"^mlp +1 +([\d.]+) +([\d.]+) +([\d.]+) ", done.stdout, re.MULTILINE)
+    assert row is not None, done.stdout
+    before, after, ratio = map(float, row.groups())
+    assert before > 0 and after > 0
+    assert abs(ratio - after / before) <= 0.001 + ratio * (0.005 / before + 0.005 / after)
