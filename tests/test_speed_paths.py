@@ -5,6 +5,8 @@ Each is checked against PyTorch (float64) and, where threads are involved, for r
 that are bit-identical with one thread and with several.
 """
 
+import contextlib
+
 import numpy
 import pytest
 import torch
@@ -336,3 +338,35 @@ def test_matmul_chooses_its_threads_by_size(threads, monkeypatch):
             calls.clear()
             numpy.testing.assert_allclose(backend.matmul(a, b), a @ b, rtol=1e-5, atol=1e-4)
             assert calls == ([4] if name == "large" else []), (name, count)
+
+
+def test_medium_products_leave_openblas_threads_asleep_once_numnets_run(threads,
+                                                                        monkeypatch):
+    """A medium product (4 to 128 million multiply-adds) runs on OpenBLAS's threads in a
+    process whose numnet threads have done nothing yet, and on a one-thread BLAS once they
+    have (a convolution's chunks): OpenBLAS's threads would spin after it and take their
+    cores."""
+    entered = []
+    real = backend.single_threaded_blas
+
+    @contextlib.contextmanager
+    def recording():
+        entered.append(True)
+        with real():
+            yield
+
+    monkeypatch.setattr(backend, "single_threaded_blas", recording)
+    monkeypatch.setattr(backend, "_workers_used", False)
+    numnet.set_num_threads(2)
+    rng = numpy.random.default_rng(0)
+    a = rng.standard_normal((128, 784)).astype(numpy.float32)
+    b = rng.standard_normal((784, 256)).astype(numpy.float32)
+    backend.matmul(a, b)
+    assert entered == []  # OpenBLAS's own threads
+    F.conv2d(numnet.randn(64, 16, 20, 20), numnet.randn(32, 16, 3, 3))  # numnet's threads
+    assert backend._workers_used
+    entered.clear()
+    product = backend.matmul(a, b)
+    assert entered == [True]
+    with real():
+        numpy.testing.assert_array_equal(product, numpy.matmul(a, b))

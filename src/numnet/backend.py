@@ -175,6 +175,8 @@ def single_threaded_blas():
 _pool = None
 _pool_lock = threading.Lock()
 _in_worker = threading.local()
+# True once numnet's worker threads have run work in this process (see ``matmul``)
+_workers_used = False
 
 
 def _executor(workers: int):
@@ -206,6 +208,7 @@ def parallel_map(fn, items, threads: int | None = None) -> list:
     combines them in that order gets the same numbers for any thread count. Nested calls
     run sequentially.
     """
+    global _workers_used
     items = list(items)
     threads = min(_num_threads if threads is None else threads, len(items))
     # NOTE: each group is one core's work; a multi-threaded BLAS inside would fight the
@@ -213,6 +216,7 @@ def parallel_map(fn, items, threads: int | None = None) -> list:
     with single_threaded_blas():
         if threads <= 1 or getattr(_in_worker, "active", False):
             return [fn(*item) for item in items]
+        _workers_used = True
         bounds = [len(items) * i // threads for i in range(threads + 1)]
         groups = [items[bounds[i]:bounds[i + 1]] for i in range(threads)]
         pool = _executor(_num_threads - 1)
@@ -259,7 +263,15 @@ def map_batch(fn, length: int, per_item: int = 1) -> None:
 #   convolution's chunks need (the CIFAR CNN's step: 289 ms against 254 ms);
 # - from 4 to 128 million (an MLP's layers), OpenBLAS's threads: (784 x 128) @ (128 x 256)
 #   took 265 us on its 2 threads, 360 us cut in two on numnet's (two GEMMs side by side
-#   slow each other down), 501 us on one thread;
+#   slow each other down), 501 us on one thread -- but only while numnet's own threads
+#   have nothing to do. Once they run work (convolution chunks, large element-wise
+#   passes: ``_workers_used``), OpenBLAS's threads spinning after each such product take
+#   the cores from them: PyTorch's MNIST example (two convolutions, then Linear layers of
+#   75 and 0.08 million multiply-adds) took 69-71 ms per step on 2 threads with the
+#   Linear layers on OpenBLAS's threads, 43-45 ms with them on one thread, where 1 thread
+#   in all takes 70 ms; the transformer layer 30.4-31.1 against 25.6-26.0 ms (Intel Xeon,
+#   SkylakeX kernel, 2026-12-03). So those products run on one thread from then on; a
+#   pure MLP keeps OpenBLAS's threads (1.30-1.38 ms per step against 1.48-1.51);
 # - above (the CIFAR CNN's first fully connected layer), numnet's threads: as fast, and
 #   OpenBLAS's stay asleep for the convolutions around them.
 _BLAS_THREADS_MACS = 2 ** 22
@@ -271,8 +283,9 @@ _BLAS_ALONE_MACS = 4 * 65536
 
 def matmul(a, b):
     """``numpy.matmul(a, b)``, threaded by size: one thread for a small product, OpenBLAS's
-    threads for a medium one, numnet's (``parallel_map``) for a large one (see the note
-    above); ``numnet.set_num_threads(1)`` keeps every product on one thread.
+    threads for a medium one (one thread once numnet's own threads have run work in the
+    process), numnet's (``parallel_map``) for a large one (see the note above);
+    ``numnet.set_num_threads(1)`` keeps every product on one thread.
 
     numnet's threads get 2 or 4 parts of the product, cut along the rows of ``a`` or the
     columns of ``b`` (whichever is longer: cutting the shorter side leaves thin products
@@ -292,7 +305,7 @@ def matmul(a, b):
     macs = math.prod(shape) * a.shape[-1]
     if macs < _BLAS_ALONE_MACS:  # OpenBLAS runs these on one thread by itself
         return numpy.matmul(a, b)
-    if _BLAS_THREADS_MACS <= macs < _SPLIT_MACS and _num_threads > 1:
+    if _BLAS_THREADS_MACS <= macs < _SPLIT_MACS and _num_threads > 1 and not _workers_used:
         return numpy.matmul(a, b)
     if macs < _SPLIT_MACS or max(m, n) < 16:
         with single_threaded_blas():
