@@ -111,6 +111,14 @@ def test_conv2d(check_op, name):
              gradgrad=True, float32=False)
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_pointwise_conv2d(check_op, stride):
+    """1x1 filters take the pointwise kernels (the input as its own column matrix)."""
+    check_op(lambda x, w, b: F.conv2d(x, w, b, stride=stride) ** 2,
+             lambda x, w, b: torch.nn.functional.conv2d(x, w, b, stride=stride) ** 2,
+             (2, 3, 5, 4), (4, 3, 1, 1), (4,), gradgrad=True, float32=False)
+
+
 def test_conv2d_unbatched(check_op):
     check_op(lambda x, w: F.conv2d(x, w, padding=1) ** 2,
              lambda x, w: torch.nn.functional.conv2d(x, w, padding=1) ** 2,

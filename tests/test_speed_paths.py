@@ -44,7 +44,11 @@ CASES = [  # x shape, w shape, stride, padding, input-gradient method
     ((5, 1, 12, 12), (6, 1, 5, 5), 1, 0, "auto"),  # tiny weights: per-sample GEMMs
     ((5, 2, 8, 9), (3, 2, 3, 2), 1, (1, 0), "col2im"),  # non-square kernels: row col2im
     ((4, 3, 7, 6), (5, 3, 2, 3), 1, (0, 1), "col2im"),
+    ((6, 4, 7, 9), (5, 4, 1, 1), 1, 0, "auto"),  # pointwise: the input is the columns
+    ((6, 4, 7, 9), (5, 4, 1, 1), 2, 0, "auto"),  # pointwise, strided
+    ((5, 3, 8, 7), (4, 3, 1, 1), (2, 3), 0, "auto"),
 ]
+POINTWISE = CASES[-3:]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -70,7 +74,7 @@ def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch
         numpy.testing.assert_allclose(g, e.numpy(), rtol=1e-6, atol=1e-8, err_msg=name)
 
 
-@pytest.mark.parametrize("case", CASES[:3])
+@pytest.mark.parametrize("case", CASES[:3] + POINTWISE)
 def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
     """The chunking depends on shapes only, so 1 and 2 threads give identical float32."""
     x_shape, w_shape, stride, padding, _ = case
@@ -370,3 +374,18 @@ def test_medium_products_leave_openblas_threads_asleep_once_numnets_run(threads,
     assert entered == [True]
     with real():
         numpy.testing.assert_array_equal(product, numpy.matmul(a, b))
+
+
+@pytest.mark.parametrize("case", POINTWISE)
+def test_pointwise_conv2d_fused_and_unbatched_match_torch(case, check_op):
+    """A 1x1 convolution multiplies the input where it lies (``ConvGeometry.pointwise``):
+    unbatched, without bias, and fused with its ReLU and pooling (``conv2d_relu``, which
+    stores through its own ``_store``), against torch."""
+    x_shape, w_shape, stride, _, _ = case
+    check_op(lambda x, w: F.conv2d(x, w, stride=stride),
+             lambda x, w: TF.conv2d(x, w, stride=stride), x_shape[1:], w_shape)
+    check_op(lambda x, w, b: F.conv2d_relu(x, w, b, stride=stride, pool=2),
+             lambda x, w, b: TF.max_pool2d(TF.relu(TF.conv2d(x, w, b, stride=stride)), 2),
+             x_shape, w_shape, w_shape[:1])
+    assert conv_kernels.ConvGeometry.of(x_shape, w_shape, (1, 1), (0, 0), (1, 1)).pointwise
+    assert not conv_kernels.ConvGeometry.of(x_shape, w_shape, (1, 1), (1, 1), (1, 1)).pointwise

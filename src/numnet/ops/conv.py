@@ -139,6 +139,9 @@ class Conv2d(Function):
         row_width = geometry.row_width
         out = self._output_arrays(n, k, oh, ow, x.dtype)
         w_mat = self._weight_matrix(weight)
+        if geometry.pointwise:
+            self._pointwise_forward(x, w_mat, bias, out)
+            return out[0] if self.unbatched else out
 
         def run(start, stop):
             m = stop - start  # samples in this chunk
@@ -178,6 +181,9 @@ class Conv2d(Function):
         gx = gW = gb = None
         if needs_gx:
             gx = numpy.empty(geometry.x_shape, dtype=gy.dtype)
+        if geometry.pointwise:
+            gW, gb = self._pointwise_backward(gy, x, gx, needs_gW, needs_gb)
+            return (gx[0] if needs_gx and self.unbatched else gx), gW, gb
         use_full = (needs_gx and self.stride == (1, 1) and geometry.plain
                     and full_is_cheaper(geometry))
         transposed = None
@@ -224,6 +230,71 @@ class Conv2d(Function):
         if needs_gx and self.unbatched:
             gx = gx[0]
         return gx, gW, gb
+
+    def _pointwise_forward(self, x, w_mat, bias, out) -> None:
+        """A 1x1 convolution without padding or groups (``pointwise``): ``Y[n] = W_mat
+        X_s[n] + b`` with ``X_s`` the input sampled at the stride, (C, OH OW) per sample,
+        multiplied where it lies -- no im2col, no padding -- one batched GEMM per chunk.
+        A plain ``Conv2d`` writes the products straight into its output."""
+        geometry = self.geometry
+        k = geometry.weight_shape[0]
+        oh, ow = geometry.out_size
+        direct = type(self)._store is Conv2d._store
+
+        def run(start, stop):
+            m = stop - start
+            x_mat = _sampled(x[start:stop], self.stride).reshape(m, -1, oh * ow)
+            if direct:
+                y = out[start:stop].reshape(m, k, oh * ow)
+                numpy.matmul(w_mat, x_mat, out=y)
+            else:
+                y = _workspace.take((m, k, oh * ow), x.dtype)
+                numpy.matmul(w_mat, x_mat, out=y)
+            if bias is not None:
+                y += bias[:, None]
+            if not direct:
+                self._store(y.reshape(m, k, oh, ow), out, start, stop)
+                _workspace.give(y)
+
+        map_chunks(run, geometry)
+
+    def _pointwise_backward(self, gy, x, gx, needs_gW: bool, needs_gb: bool):
+        """``backward`` of a ``pointwise`` convolution, per chunk: ``gW = sum_n gY[n]
+        X_s[n]^T``, ``gx_s[n] = W_mat^T gY[n]`` (scattered to the strided positions of a
+        zero ``gx`` for stride > 1), ``gb`` the sum of ``gY``; returns ``(gW, gb)``."""
+        geometry = self.geometry
+        k, c = geometry.weight_shape[:2]
+        oh, ow = geometry.out_size
+        w_t = self.weight.reshape(k, c).T if gx is not None else None
+        strided = self.stride != (1, 1)
+
+        def run(start, stop):
+            m = stop - start
+            gy_chunk, scratch = self._output_grad(gy, start, stop)
+            g = gy_chunk.reshape(m, k, oh * ow)
+            gW_part = gb_part = None
+            if needs_gb:
+                gb_part = g.sum(axis=(0, 2))
+            if needs_gW:
+                x_mat = _sampled(x[start:stop], self.stride).reshape(m, c, oh * ow)
+                gW_part = numpy.matmul(g, x_mat.transpose(0, 2, 1)).sum(axis=0)
+            if gx is not None:
+                if strided:
+                    gx[start:stop] = 0
+                    gx_s = numpy.matmul(w_t, g).reshape(m, c, oh, ow)
+                    _sampled(gx[start:stop], self.stride)[...] = gx_s
+                else:
+                    numpy.matmul(w_t, g, out=gx[start:stop].reshape(m, c, oh * ow))
+            _workspace.give(scratch)
+            return gW_part, gb_part
+
+        parts = map_chunks(run, geometry)
+        gW = gb = None
+        if needs_gW:
+            gW = sum_in_order([part for part, _ in parts]).reshape(geometry.weight_shape)
+        if needs_gb:
+            gb = sum_in_order([part for _, part in parts])
+        return gW, gb
 
     def _output_grad_graph(self, gy):
         """The gradient of the convolution's own output, recorded (``create_graph=True``):
@@ -539,6 +610,11 @@ def _convolve(options, x, weight, out_size):
     if tuple(y.shape[2:]) != tuple(out_size):
         y = y[:, :, :out_size[0], :out_size[1]]
     return y
+
+
+def _sampled(x, stride):
+    """``x[:, :, ::S_h, ::S_w]``: the pixels a 1x1 filter with stride S reads (a view)."""
+    return x[:, :, ::stride[0], ::stride[1]]
 
 
 def _reach(kernel, dilation) -> tuple:

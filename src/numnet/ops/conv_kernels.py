@@ -105,6 +105,12 @@ class ConvGeometry(NamedTuple):
                    (padded_h, padded_w), row_width, tuple(dilation), groups)
 
     @property
+    def pointwise(self) -> bool:
+        """A 1x1 filter without padding or groups: each sample's input, sampled at the
+        stride, is already its column matrix (C, OH OW) (``Conv2d._pointwise_forward``)."""
+        return self.weight_shape[2:] == (1, 1) and self.padding == (0, 0) and self.groups == 1
+
+    @property
     def plain(self) -> bool:
         """No groups and no dilation: the convolution the specialised kernels handle."""
         return self.groups == 1 and self.dilation == (1, 1)
