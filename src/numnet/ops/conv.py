@@ -246,10 +246,9 @@ class Conv2d(Function):
             x_mat = _sampled(x[start:stop], self.stride).reshape(m, -1, oh * ow)
             if direct:
                 y = out[start:stop].reshape(m, k, oh * ow)
-                numpy.matmul(w_mat, x_mat, out=y)
             else:
                 y = _workspace.take((m, k, oh * ow), x.dtype)
-                numpy.matmul(w_mat, x_mat, out=y)
+            numpy.matmul(w_mat, x_mat, out=y)
             if bias is not None:
                 y += bias[:, None]
             if not direct:
