@@ -145,3 +145,44 @@ def test_conv_transpose2d(check_op, options):
              lambda x, w, b: torch.nn.functional.conv_transpose2d(x, w, b, **options) ** 2,
              (2, 4, 4, 5), (4, 3, 3, 3), (3 * options.get("groups", 1),),
              gradgrad=True, float32=False)
+
+
+def _mask_ops(lib):
+    F_ = lib.nn.functional
+    return {
+        "relu": F_.relu, "leaky_relu": F_.leaky_relu, "hardtanh": F_.hardtanh,
+        "threshold": lambda z: F_.threshold(z, 0.1, 0.0), "hardshrink": F_.hardshrink,
+        "softshrink": F_.softshrink, "abs": lib.abs, "prelu": lambda z: F_.prelu(
+            z, lib.tensor([0.25], dtype=z.dtype)),
+        "rrelu_eval": lambda z: F_.rrelu(z, training=False),
+        "max_pool2d": lambda z: F_.max_pool2d(z.reshape(1, 1, 2, 2), 2).reshape(1),
+        "adaptive_max_pool2d": lambda z: F_.adaptive_max_pool2d(z.reshape(1, 1, 2, 2), 1),
+        "avg_pool2d": lambda z: F_.avg_pool2d(z.reshape(1, 1, 2, 2), 3, 1, padding=1),
+        "adaptive_avg_pool2d": lambda z: F_.adaptive_avg_pool2d(z.reshape(1, 1, 2, 2), (1, 2)),
+        "adaptive_avg_pool2d_1": lambda z: F_.adaptive_avg_pool2d(z.reshape(1, 1, 2, 2), 1),
+        "pad_reflect": lambda z: F_.pad(z.reshape(1, 1, 2, 2), (1, 1, 1, 1), mode="reflect"),
+        "pad_replicate": lambda z: F_.pad(z.reshape(1, 2, 2), (1, 1), mode="replicate"),
+        "pad_circular": lambda z: F_.pad(z.reshape(1, 2, 2), (1, 1), mode="circular"),
+        "clamp": lambda z: lib.clamp(z, -0.5, 0.5), "maximum": lambda z: lib.maximum(z, z / 2),
+        "where": lambda z: lib.where(z > 0, z, z / 10), "amax": lambda z: z.amax(),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_mask_ops(torch)))
+def test_what_a_mask_reaches_matches_torch(name):
+    """The gradient of a gradient penalty with respect to a bias that reaches it only
+    through a mask (or not at all, for a linear op): zeros where torch's double-backward
+    graph keeps an edge to the value (``Function.masks_from``: ReLU's output, max and average
+    pooling's input, reflect/replicate padding's, ...), None where it does not (clamp,
+    maximum, where: their masks come from comparisons; circular padding: slices)."""
+    results = []
+    for lib in (numnet, torch):
+        x = lib.tensor([0.5, -1.0, 2.0, -0.2], dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        b = lib.tensor(0.3, dtype=lib.float64, requires_grad=True)
+        y = _mask_ops(lib)[name](x * w + b)
+        (g,) = lib.autograd.grad((y * lib.arange(1, y.numel() + 1).reshape(y.shape)).sum(),
+                                 x, create_graph=True)
+        (gb,) = lib.autograd.grad((g ** 2).sum(), b, allow_unused=True)
+        results.append(None if gb is None else float(gb))
+    assert results[0] == results[1]

@@ -252,10 +252,42 @@ class Function:
                 arrays[name] = getattr(self, name)
                 setattr(self, name, self.saved_output(index, arrays[name]))
         try:
-            return self.backward(*gys)
+            gxs = self.backward(*gys)
         finally:
             for name, array in arrays.items():
                 setattr(self, name, array)
+        return self._with_mask_edges(gxs) if self.masks_from else gxs
+
+    masks_from: tuple = ()
+    """Where the op's first derivative depends on a value only through a mask (ReLU's
+    ``y > 0``, max pooling's winners): ``("input", i)`` or ``("output", j)``. The recorded
+    formula takes the mask as a constant; PyTorch's double-backward graph still has an edge
+    there, with a zero derivative, so what is reached only through it gets a zero gradient,
+    not None. The engine adds that edge to each recorded gradient (``ZeroEdge``)."""
+
+    def _with_mask_edges(self, gxs):
+        """``gxs`` (the recorded gradients), each joined by a zero-derivative edge to the
+        values named in ``masks_from``."""
+        single = not isinstance(gxs, tuple)
+        gxs = (gxs,) if single else gxs
+        sources = []
+        for kind, index in self.masks_from:
+            if kind == "input":
+                if self.next_edges[index] is None or gxs[index] is None:
+                    continue
+                shape, dtype = gxs[index].shape, gxs[index].dtype
+                stand_in = numpy.broadcast_to(numpy.zeros((), dtype), shape)
+                sources.append(self.saved_input(index, stand_in))
+            else:
+                shape, dtype = self.output_meta[index]
+                sources.append(self.saved_output(index, numpy.broadcast_to(
+                    numpy.zeros((), dtype), shape)))
+        sources = [t for t in sources if t.requires_grad]
+        if sources:
+            gxs = tuple(None if gx is None else
+                        ZeroEdge()(self.wrap(gx) if _is_array(gx) else gx, *sources)
+                        for gx in gxs)
+        return gxs[0] if single else gxs
 
     def saved_input(self, index: int, array):
         """Input ``index`` as a Tensor in the graph, holding ``array`` (its value, saved by
@@ -590,6 +622,25 @@ class Proxy(Function):
 
     def backward(self, gy):
         return gy
+
+
+class ZeroEdge(Function):
+    """``y = x`` joined to ``sources`` by edges whose derivative is 0: ``gx = gy``, a zero
+    gradient for each source (``Function.masks_from``)."""
+
+    def __init__(self):
+        self.saved_inputs = None  # set per call: one entry per input
+
+    def forward(self, x, *sources):
+        self.saved_inputs = (None,) * (1 + len(sources))
+        self.source_meta = [(s.shape, s.dtype) for s in sources]
+        return x
+
+    def backward(self, gy):
+        zeros = [numpy.zeros(shape, dtype) for shape, dtype in self.source_meta]
+        if not _is_array(gy):
+            zeros = [self.wrap(z) for z in zeros]
+        return (gy, *zeros)
 
 
 def _decomposition_vjp(fn, gys) -> tuple:

@@ -72,6 +72,7 @@ class ReLU(Function):
     """
 
     saved_inputs = (None,)
+    masks_from = (("output", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def forward(self, x):
         if not x.flags.c_contiguous:
@@ -115,6 +116,7 @@ class LeakyReLU(Function):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, negative_slope: float = 0.01):
         self.negative_slope = negative_slope

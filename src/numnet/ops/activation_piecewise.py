@@ -32,6 +32,7 @@ class Hardtanh(Function):
     else 0 (0 at both bounds, as PyTorch)."""
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, min_val: float, max_val: float):
         self.min_val, self.max_val = min_val, max_val
@@ -138,6 +139,7 @@ class PReLU(Function):
     elements of its channel."""
 
     saved_inputs = ("x", "w")
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def forward(self, x, w):
         self.x, self.w = x, w
@@ -198,6 +200,7 @@ class RReLU(Function):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, lower: float, upper: float, training: bool, generator=None):
         self.lower, self.upper, self.training = lower, upper, training
@@ -238,6 +241,7 @@ class Threshold(Function):
     ``x > threshold``, else 0."""
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, threshold: float, value: float):
         self.threshold, self.value = threshold, value
@@ -269,6 +273,7 @@ class Shrink(Function):
     ``y = 0`` elsewhere. ``gx = gy`` where ``|x| > lambd``, else 0 (0 at ``|x| = lambd``)."""
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, lambd: float, soft: bool):
         self.lambd, self.soft = lambd, soft

@@ -88,6 +88,7 @@ class AdaptiveAvgPool2d(Function):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, output_size):
         self.output_size = output_size
@@ -172,6 +173,7 @@ class AdaptiveMaxPool2d(Function):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def __init__(self, output_size):
         self.output_size = output_size

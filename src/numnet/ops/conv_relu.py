@@ -39,6 +39,8 @@ class Conv2dReLU(Conv2d):
     window's maximum), chunk by chunk, then into the convolution's backward.
     """
 
+    masks_from = (("output", 0),)  # the ReLU's (and pooling's) edge, as PyTorch keeps it
+
     def __init__(self, stride=1, padding=0, pool=None, dilation=1, groups=1):
         super().__init__(stride, padding, dilation, groups)
         self.pool = None if pool is None else int_pair(pool, "conv2d_relu: pool", 1,

@@ -72,6 +72,7 @@ class Abs(Function):
     """``y = |x|``;  ``gx = gy * sign(x)`` (0 at x = 0, like PyTorch)."""
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
 
     def forward(self, x):
         self.x = x

@@ -133,6 +133,8 @@ class PadEdges(Function):
 
     def __init__(self, pad, mode: str):
         self.pad, self.mode = tuple(pad), mode
+        if mode in ("reflect", "replicate"):  # PyTorch's own kernels keep this edge
+            self.masks_from = (("input", 0),)
 
     def forward(self, x):
         self._check(x)

@@ -168,6 +168,7 @@ class MaxPool2d(_Pool2d):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
     op = "max_pool2d"
     fill = -numpy.inf
 
@@ -375,6 +376,7 @@ class AvgPool2d(_Pool2d):
     """
 
     saved_inputs = (None,)
+    masks_from = (("input", 0),)  # PyTorch keeps this edge (zero derivative)
     op = "avg_pool2d"
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
