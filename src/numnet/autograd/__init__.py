@@ -275,17 +275,14 @@ class Function:
             if kind == "input":
                 if self.next_edges[index] is None or gxs[index] is None:
                     continue
-                shape, dtype = gxs[index].shape, gxs[index].dtype
-                stand_in = numpy.broadcast_to(numpy.zeros((), dtype), shape)
-                sources.append(self.saved_input(index, stand_in))
+                value = zeros_stand_in(gxs[index].shape, gxs[index].dtype)
+                sources.append(self.saved_input(index, value))
             else:
-                shape, dtype = self.output_meta[index]
-                sources.append(self.saved_output(index, numpy.broadcast_to(
-                    numpy.zeros((), dtype), shape)))
+                value = zeros_stand_in(*self.output_meta[index])
+                sources.append(self.saved_output(index, value))
         sources = [t for t in sources if t.requires_grad]
         if sources:
-            gxs = tuple(None if gx is None else
-                        ZeroEdge()(self.wrap(gx) if _is_array(gx) else gx, *sources)
+            gxs = tuple(None if gx is None else ZeroEdge()(_as_graph_gradient(self, gx), *sources)
                         for gx in gxs)
         return gxs[0] if single else gxs
 
@@ -372,6 +369,12 @@ def _accumulate_leaf(leaf, gx) -> None:
         leaf.grad = leaf._wrap(numpy.array(gx, dtype=leaf.data.dtype, copy=True))
     else:
         leaf.grad.data += gx
+
+
+def zeros_stand_in(shape, dtype) -> numpy.ndarray:
+    """Zeros of ``shape`` that take no memory (a broadcast 0-d array, read-only): the value
+    of a graph Tensor whose backward never reads it."""
+    return numpy.broadcast_to(numpy.zeros((), dtype), shape)
 
 
 def _is_array(g) -> bool:
@@ -627,9 +630,6 @@ class Proxy(Function):
 class ZeroEdge(Function):
     """``y = x`` joined to ``sources`` by edges whose derivative is 0: ``gx = gy``, a zero
     gradient for each source (``Function.masks_from``)."""
-
-    def __init__(self):
-        self.saved_inputs = None  # set per call: one entry per input
 
     def forward(self, x, *sources):
         self.saved_inputs = (None,) * (1 + len(sources))

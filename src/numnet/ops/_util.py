@@ -8,7 +8,7 @@ import numbers
 import numpy
 
 from numnet import backend
-from numnet.ops import promotion
+from numnet.ops import dual, promotion
 from numnet.tensor import Tensor
 
 
@@ -69,12 +69,7 @@ def sum_to(g, shape: tuple):
     lead = g.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    if not axes:
-        out = g
-    elif isinstance(g, Tensor):  # a recorded backward (create_graph)
-        out = g.sum(dim=axes, keepdim=True)
-    else:
-        out = g.sum(axis=axes, keepdims=True)
+    out = dual.sum(g, axis=axes, keepdims=True) if axes else g
     if lead:
         out = out.reshape(shape)
     return out
@@ -119,11 +114,4 @@ def unreduce(g: numpy.ndarray, axes: tuple, keepdim: bool, ndim: int) -> numpy.n
     """Re-insert the reduced ``axes`` (as length 1) so ``g`` broadcasts against the input."""
     if keepdim or g.ndim == ndim:
         return g
-    if not axes:
-        return g
-    if isinstance(g, Tensor):
-        shape = list(g.shape)
-        for axis in sorted(axes):
-            shape.insert(axis, 1)
-        return g.reshape(tuple(shape))
-    return numpy.expand_dims(g, axes)
+    return dual.expand_dims(g, axes) if axes else g

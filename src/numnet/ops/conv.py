@@ -178,7 +178,7 @@ class Conv2d(Function):
             x = None if x is None else x[None]
         needs_gx, needs_gW = self.needs_input_grad[:2]
         needs_gb = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
-        gx = gW = gb = None
+        gx = None
         if needs_gx:
             gx = numpy.empty(geometry.x_shape, dtype=gy.dtype)
         if geometry.pointwise:
@@ -220,16 +220,21 @@ class Conv2d(Function):
             _workspace.give(scratch)
             return gW_part, gb_part
 
-        # the partial sums of each chunk are added in chunk order: the same result for
-        # any number of threads
-        parts = map_chunks(run, geometry)
-        if needs_gW:
-            gW = sum_in_order([gW_part for gW_part, _ in parts]).reshape(geometry.weight_shape)
-        if needs_gb:
-            gb = sum_in_order([gb_part for _, gb_part in parts])
+        gW, gb = self._chunk_sums(map_chunks(run, geometry), needs_gW, needs_gb)
         if needs_gx and self.unbatched:
             gx = gx[0]
         return gx, gW, gb
+
+    def _chunk_sums(self, parts, needs_gW: bool, needs_gb: bool) -> tuple:
+        """``(gW, gb)`` from the chunks' ``(gW_part, gb_part)``, added in chunk order: the
+        same result for any number of threads."""
+        gW = gb = None
+        if needs_gW:
+            gW = sum_in_order([gW_part for gW_part, _ in parts])
+            gW = gW.reshape(self.geometry.weight_shape)
+        if needs_gb:
+            gb = sum_in_order([gb_part for _, gb_part in parts])
+        return gW, gb
 
     def _pointwise_forward(self, x, w_mat, bias, out) -> None:
         """A 1x1 convolution without padding or groups (``pointwise``): ``Y[n] = W_mat
@@ -287,13 +292,7 @@ class Conv2d(Function):
             _workspace.give(scratch)
             return gW_part, gb_part
 
-        parts = map_chunks(run, geometry)
-        gW = gb = None
-        if needs_gW:
-            gW = sum_in_order([part for part, _ in parts]).reshape(geometry.weight_shape)
-        if needs_gb:
-            gb = sum_in_order([part for _, part in parts])
-        return gW, gb
+        return self._chunk_sums(map_chunks(run, geometry), needs_gW, needs_gb)
 
     def _output_grad_graph(self, gy):
         """The gradient of the convolution's own output, recorded (``create_graph=True``):

@@ -426,8 +426,7 @@ class Normalize(Function):
         t = x.dtype.type
         absx = dual.abs(x)
         if p == numpy.inf:
-            at_max = numpy.abs(self.x) == n
-            split = (at_max / at_max.sum(axis=dim, keepdims=True)).astype(x.dtype)
+            split = self._max_split().astype(x.dtype)
             norm = dual.sum(absx * split, dim, keepdims=True)
         elif p == 1:
             norm = dual.sum(absx, dim, keepdims=True)
@@ -436,6 +435,12 @@ class Normalize(Function):
             root = dual.where(n > 0, power, 1) ** t(1 / p)
             norm = dual.where(n > 0, root, 0)
         return norm, dual.where(n >= t(self.eps), norm, t(self.eps))
+
+    def _max_split(self) -> numpy.ndarray:
+        """``p = inf``: 1 / (their count) at forward's maxima of ``|x|`` along ``dim``, 0
+        elsewhere (float64, a constant): how ``dn/dx`` shares out between tied maxima."""
+        at_max = numpy.abs(dual.constant(self.x)) == self.n
+        return at_max / at_max.sum(axis=self.dim, keepdims=True)
 
     def backward(self, gy):
         x, n, d, p = self.x, self.n, self.d, self.p
@@ -447,8 +452,7 @@ class Normalize(Function):
         dot *= self.n >= x.dtype.type(self.eps)
         safe_n = dual.where(self.n > 0, n, 1)
         if p == numpy.inf:
-            at_max = numpy.abs(dual.constant(x)) == self.n
-            dn = dual.sign(x) * at_max / at_max.sum(axis=self.dim, keepdims=True)
+            dn = dual.sign(x) * self._max_split()
             if dual.is_graph(x):  # a constant, float64: cast, as the in-place gx -= is
                 dn = dn.astype(x.dtype)
         elif p == 2:

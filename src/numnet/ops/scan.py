@@ -3,7 +3,7 @@
 
 Every ``y_j`` here depends on ``x_0 .. x_j`` of its slice, so every backward is a reverse
 scan: the gradient of ``x_k`` collects ``gy_j`` of every ``j >= k``. With ``create_graph``
-each backward is recorded (reverse scans are flips, by indexing, around a scan op), so
+each backward is recorded (reverse scans are ``flip`` around a scan op), so
 every op here is differentiable to any order.
 """
 
@@ -16,20 +16,16 @@ from numnet.ops import dual, return_types
 from numnet.ops._aliases import dim_aliases
 from numnet.ops._util import as_tensor, normalize_dims
 from numnet.ops.indexing import _grid
+from numnet.ops.layout import flip
 from numnet.ops.reduction import _sum_input, torch_dtype_name
 from numnet.ops.shape import IndexIntoZeros, stack, unbind
 from numnet.tensor import Tensor
 
 
-def _flip(g: Tensor, axis: int) -> Tensor:
-    """``g`` reversed along ``axis``, recorded (``g[..., ::-1, ...]``)."""
-    return g[(slice(None),) * axis + (slice(None, None, -1),)]
-
-
 def _reverse_cumsum(g, axis: int):
     """``out_k = sum_{j >= k} g_j`` along ``axis`` (recorded on a Tensor)."""
     if dual.is_graph(g):
-        return _flip(CumSum(axis)(_flip(g, axis)), axis)
+        return flip(CumSum(axis)(flip(g, [axis])), [axis])
     return numpy.flip(numpy.cumsum(numpy.flip(g, axis), axis=axis), axis)
 
 
@@ -199,7 +195,7 @@ class LogCumSumExp(Scan):
         def part(mask):
             logs = dual.where(mask, magnitude, lowest) - self.y
             with dual.errstate(over="ignore"):  # x + (about lowest) is -inf: exp gives 0
-                return dual.exp(self.x + _flip(LogCumSumExp(axis)(_flip(logs, axis)), axis))
+                return dual.exp(self.x + flip(LogCumSumExp(axis)(flip(logs, [axis])), [axis]))
 
         return part(signs > 0) - part(signs < 0)
 
