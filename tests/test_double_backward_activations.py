@@ -201,3 +201,13 @@ def test_third_derivatives(name):
                              torch.tensor(x, requires_grad=True),
                              *(torch.tensor(a) for a in (u, v, w)))
     numpy.testing.assert_allclose(got.data, want.numpy(), rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "celu"])
+def test_elu_family_keeps_no_copy_of_its_input(name):
+    """Double backward takes ``e**x - 1`` from what forward kept for the first derivative
+    (``KeptExpm1``), so forward keeps no reference to its input."""
+    x = numnet.randn(4, 5, requires_grad=True) * 1
+    y = getattr(numnet.nn.functional, name)(x)
+    kept = [v for v in vars(y._creator).values() if isinstance(v, numpy.ndarray)]
+    assert kept and not any(numpy.shares_memory(v, x.data) for v in kept)

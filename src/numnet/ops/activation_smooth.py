@@ -19,7 +19,7 @@ import warnings
 import numpy
 from scipy import special
 
-from numnet.autograd import Function
+from numnet.autograd import Function, zeros_stand_in
 from numnet.ops import dual
 from numnet.ops._util import as_float, check_dim
 from numnet.ops.activation import _floating_input, sigmoid, softmax
@@ -27,6 +27,7 @@ from numnet.ops.arithmetic import neg
 from numnet.ops.elementwise import abs
 from numnet.ops.inplace import inplace as inplace_method
 from numnet.ops.shape import Cat
+from numnet.ops.unary import Expm1
 from numnet.tensor import Tensor
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -69,6 +70,10 @@ def silu(input, inplace: bool = False) -> Tensor:  # noqa: A002 - PyTorch's name
 
 
 # ---------------------------------------------------------------------- the ELU family
+class KeptExpm1(dual.Kept, Expm1):
+    """``Expm1`` returning the kept ``y``;  ``gx = gy (y + 1)``."""
+
+
 class ELU(Function):
     """``y = scale x`` for x > 0, else ``scale alpha (e**(input_scale x) - 1)``;
     ``gx = gy scale`` for x > 0, else ``gy scale alpha input_scale e**(input_scale x)``.
@@ -77,19 +82,19 @@ class ELU(Function):
     ``input_scale = 1 / alpha``. At x = 0 the gradient is the left one,
     ``scale alpha input_scale`` (PyTorch's: ELU(alpha=2) has slope 2 there).
 
-    Recorded (``create_graph=True``), ``e**(input_scale x)`` is recomputed from ``x`` where
-    ``x < 0`` and is the constant 1 at ``x = 0``: the second derivative there is 0, PyTorch's.
-    NOTE: forward keeps ``x`` itself for this (as PyTorch's ELU does).
+    Recorded (``create_graph=True``), ``e**(input_scale x) - 1`` where ``x < 0`` is a node of
+    the graph holding the value forward kept (``KeptExpm1``: its derivative reads only its
+    output), the constant 0 elsewhere: the second derivative at x = 0 is 0, PyTorch's. So
+    forward keeps no more than it did for the first derivative.
     """
 
-    saved_inputs = ("x",)
+    saved_inputs = (None,)
 
     def __init__(self, alpha: float, scale: float = 1.0, input_scale: float = 1.0):
         self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
 
     def forward(self, x):
         dtype = x.dtype.type
-        self.x = x
         self.positive = x > 0
         self.em1 = numpy.expm1(numpy.minimum(x, 0) * dtype(self.input_scale))
         negative = self.em1 * dtype(self.scale * self.alpha)
@@ -99,8 +104,9 @@ class ELU(Function):
         dtype = gy.dtype.type
         em1 = self.em1
         if dual.is_graph(gy):
-            negative = dual.where(dual.constant(self.x) < 0, self.x, dtype(0))
-            em1 = dual.expm1(negative * dtype(self.input_scale))
+            x = self.saved_input(0, zeros_stand_in(em1.shape, em1.dtype))
+            negative = dual.where(em1 < 0, x, dtype(0))  # e**z - 1 < 0 exactly where z < 0
+            em1 = KeptExpm1(em1)(negative * dtype(self.input_scale))
         slope = dual.where(self.positive, dtype(self.scale),
                            (em1 + 1) * dtype(self.scale * self.alpha * self.input_scale))
         return gy * slope

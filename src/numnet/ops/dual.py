@@ -67,7 +67,7 @@ def sum(x, axis=None, keepdims: bool = False):  # noqa: A001 - NumPy's name
     """``x.sum(axis, keepdims)`` with NumPy's argument names."""
     if isinstance(x, Tensor):
         return x.sum(dim=axis, keepdim=keepdims) if axis != () else x
-    return numpy.sum(x, axis=axis, keepdims=keepdims)
+    return x.sum(axis=axis, keepdims=keepdims)
 
 
 def broadcast_to(x, shape):
@@ -112,7 +112,7 @@ def expand_dims(x, axis):
 def where(condition, a, b):
     """``a`` where ``condition``, else ``b`` (the condition is never differentiated)."""
     if is_graph(a, b):
-        condition = condition.data if isinstance(condition, Tensor) else condition
+        condition = constant(condition)
         like = a if isinstance(a, Tensor) else b
         a, b = _tensor(a, like), _tensor(b, like)
         return a.where(Tensor(numpy.asarray(condition), _raw=True), b)
@@ -155,6 +155,8 @@ sqrt = _unary(numpy.sqrt, "sqrt")
 sin = _unary(numpy.sin, "sin")
 cos = _unary(numpy.cos, "cos")
 tanh = _unary(numpy.tanh, "tanh")
+sinh = _unary(numpy.sinh, "sinh")
+cosh = _unary(numpy.cosh, "cosh")
 abs = _unary(numpy.abs, "abs")  # noqa: A001 - NumPy's name
 square = _unary(numpy.square, "square")
 reciprocal = _unary(numpy.reciprocal, "reciprocal")
@@ -181,12 +183,23 @@ def minimum(a, b):
     return numpy.minimum(a, b)
 
 
-sinh = _unary(numpy.sinh, "sinh")
-cosh = _unary(numpy.cosh, "cosh")
-
 
 def mean(x, axis=None, keepdims: bool = False):
     """``x.mean(axis, keepdims)`` with NumPy's argument names (``numpy.mean`` on arrays)."""
     if isinstance(x, Tensor):
         return x.mean(dim=axis, keepdim=keepdims)
     return numpy.mean(x, axis=axis, keepdims=keepdims)
+
+
+class Kept:
+    """Mixin for a Function whose output is ``y``, given (an activation a forward already
+    kept), whatever its input holds: a recorded backward whose input values are not kept
+    (``zeros_stand_in``) still gets that node's derivative right, as long as the op's own
+    backward reads only its output (sigmoid, tanh, ReLU's mask, expm1)."""
+
+    def __init__(self, y):
+        self.kept = y
+
+    def forward(self, x):
+        self.x, self.y = None, self.kept
+        return self.kept

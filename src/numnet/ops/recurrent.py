@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy
 
 from numnet import backend
-from numnet.autograd import Function
+from numnet.autograd import Function, zeros_stand_in
 from numnet.ops import dual
 from numnet.ops.activation import ReLU, Sigmoid, Tanh, tanh
 from numnet.ops.shape import IndexIntoZeros, cat, stack
@@ -48,28 +48,15 @@ def _sigmoid(x: numpy.ndarray, out: numpy.ndarray) -> numpy.ndarray:
     return out
 
 
-class _Kept:
-    """An activation whose output is ``y``, given: the one the recurrence's ``forward``
-    kept, whatever its input holds (``decompose`` builds the pre-activations from a stand-in
-    for ``xw``). Its backward is the activation's own, which reads only the output."""
-
-    def __init__(self, y):
-        self.kept = y
-
-    def forward(self, x):
-        self.y = self.kept
-        return self.y
-
-
-class KeptSigmoid(_Kept, Sigmoid):
+class KeptSigmoid(dual.Kept, Sigmoid):
     """``Sigmoid`` returning the kept ``y``;  ``gx = gy * y (1 - y)``."""
 
 
-class KeptTanh(_Kept, Tanh):
+class KeptTanh(dual.Kept, Tanh):
     """``Tanh`` returning the kept ``y``;  ``gx = gy (1 - y**2)``."""
 
 
-class KeptReLU(_Kept, ReLU):
+class KeptReLU(dual.Kept, ReLU):
     """``ReLU`` returning the kept ``y``;  ``gx = gy`` where y > 0, else 0."""
 
     def forward(self, x):
@@ -148,7 +135,7 @@ class _Recurrence(Function):
     def xw_stand_in(self) -> numpy.ndarray:
         """``decompose``'s ``xw``: zeros of its shape and dtype that take no memory (a
         broadcast 0-d array), as ``forward`` does not keep ``xw``."""
-        return numpy.broadcast_to(numpy.zeros((), self.y.dtype), self.shapes[0])
+        return zeros_stand_in(self.shapes[0], self.y.dtype)
 
     @property
     def h0(self) -> numpy.ndarray:
