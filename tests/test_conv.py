@@ -53,9 +53,18 @@ def gemm_split(request, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["channel", "sample"])
+def layout(request, monkeypatch):
+    """Run a test with both column layouts: channel-major (one GEMM per chunk, wide rows)
+    and sample-major (one GEMM per sample, written where the output lies), in forward and
+    backward alike."""
+    monkeypatch.setattr(conv_kernels, "_LAYOUT", request.param)
+    return request.param
+
+
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, bias", CONV_CASES)
 def test_conv2d_matches_torch(x_shape, w_shape, stride, padding, bias, input_grad_method,
-                              gemm_split, check_op):
+                              gemm_split, layout, check_op):
     numnet_fn, torch_fn = _conv_fns(stride, padding, bias)
     specs = (x_shape, w_shape) + (((w_shape[0],),) if bias else ())
     check_op(numnet_fn, torch_fn, *specs)
@@ -80,7 +89,7 @@ def _reference_inputs(x_shape, w_shape, bias, seed=0):
 
 @pytest.mark.parametrize("x_shape, w_shape, stride, padding, bias", REFERENCE_CASES)
 def test_conv2d_matches_the_reference_convolution(x_shape, w_shape, stride, padding, bias,
-                                                  input_grad_method, gemm_split):
+                                                  input_grad_method, gemm_split, layout):
     x, w, b = _reference_inputs(x_shape, w_shape, bias)
     y_ref, backward = reference.conv2d(x, w, b, stride, padding)
     gy = numpy.random.default_rng(1).standard_normal(y_ref.shape)
@@ -111,18 +120,19 @@ def test_reference_convolution_matches_torch():
     ((4, 16, 9, 9), (4, 16, 3, 3), 1),       # K < C: the full convolution's case
     ((4, 3, 12, 12), (8, 3, 3, 3), 1),
 ])
-def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method, gemm_split, check_op):
+def test_conv2d_larger_shapes(x_shape, w_shape, padding, input_grad_method, gemm_split, layout,
+                              check_op):
     numnet_fn, torch_fn = _conv_fns(1, padding, True)
     check_op(numnet_fn, torch_fn, x_shape, w_shape, (w_shape[0],), gradcheck=False)
 
 
-def test_conv2d_only_some_inputs_need_grad(check_op):
+def test_conv2d_only_some_inputs_need_grad(layout, check_op):
     numnet_fn, torch_fn = _conv_fns(1, 1, False)
     check_op(numnet_fn, torch_fn, (2, 3, 5, 6), (2, 3, 3, 3), grad=[True, False])
     check_op(numnet_fn, torch_fn, (2, 3, 5, 6), (2, 3, 3, 3), grad=[False, True])
 
 
-def test_conv2d_unbatched_and_non_contiguous_input(check_op):
+def test_conv2d_unbatched_and_non_contiguous_input(layout, check_op):
     check_op(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
              (2, 5, 4), (3, 2, 3, 3))
     check_op(lambda x, w: F.conv2d(x.permute(0, 1, 3, 2), w, stride=2),

@@ -53,10 +53,14 @@ POINTWISE = CASES[-3:]
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("chunk", [1, 2 ** 30])
-def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch):
-    """Chunks of one sample each (or one chunk for all), 2 threads, float64, vs torch."""
+@pytest.mark.parametrize("layout", ["channel", "sample"])
+def test_chunked_threaded_conv2d_matches_torch(case, chunk, layout, threads, monkeypatch):
+    """Chunks of one sample each (or one chunk for all), 2 threads, float64, vs torch, with
+    channel-major and sample-major columns."""
     x_shape, w_shape, stride, padding, method = case
     monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_kernels, "_SAMPLE_CHUNK_MACS", chunk)
+    monkeypatch.setattr(conv_kernels, "_LAYOUT", layout)
     monkeypatch.setattr(conv_kernels, "_INPUT_GRAD", method)
     monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", 0)  # thread even these tiny layers
     numnet.set_num_threads(2)
@@ -75,10 +79,13 @@ def test_chunked_threaded_conv2d_matches_torch(case, chunk, threads, monkeypatch
 
 
 @pytest.mark.parametrize("case", CASES[:3] + POINTWISE)
-def test_conv2d_same_bits_for_any_thread_count(case, threads, monkeypatch):
+@pytest.mark.parametrize("layout", ["channel", "sample"])
+def test_conv2d_same_bits_for_any_thread_count(case, layout, threads, monkeypatch):
     """The chunking depends on shapes only, so 1 and 2 threads give identical float32."""
     x_shape, w_shape, stride, padding, _ = case
     monkeypatch.setattr(conv_kernels, "_CHUNK_ELEMENTS", 300)
+    monkeypatch.setattr(conv_kernels, "_SAMPLE_CHUNK_MACS", 3000)
+    monkeypatch.setattr(conv_kernels, "_LAYOUT", layout)
     monkeypatch.setattr(conv_kernels, "_PARALLEL_MIN_MACS", 0)
     rng = numpy.random.default_rng(1)
     arrays = [rng.standard_normal(s, dtype=numpy.float32) for s in (x_shape, w_shape)]
@@ -389,3 +396,38 @@ def test_pointwise_conv2d_fused_and_unbatched_match_torch(case, check_op):
              x_shape, w_shape, w_shape[:1])
     assert conv_kernels.ConvGeometry.of(x_shape, w_shape, (1, 1), (0, 0), (1, 1)).pointwise
     assert not conv_kernels.ConvGeometry.of(x_shape, w_shape, (1, 1), (1, 1), (1, 1)).pointwise
+
+
+def test_sample_major_layout_is_chosen_from_the_shapes():
+    """Sample-major columns for a forward (and a backward without ``gx``) with at least
+    ``_SAMPLE_MIN_PIXELS`` output pixels per sample; channel-major for ``gx``, for small
+    outputs and for groups."""
+    of = conv_kernels.ConvGeometry.of
+    minimum = conv_kernels._SAMPLE_MIN_PIXELS
+    side = int(numpy.ceil(numpy.sqrt(minimum)))
+    big, small = (side, side), (side - 2, side - 2)
+    x_shape, w_shape = (2, 4, side + 2, side + 2), (8, 4, 3, 3)
+    geometry = of(x_shape, w_shape, (1, 1), (0, 0), big)
+    assert geometry.sample_major and geometry.row_width == side  # no wide rows
+    assert geometry.padded_size == (side + 2, side + 2)
+    assert not geometry.for_backward(input_grad=True).sample_major
+    assert geometry.for_backward(input_grad=False).sample_major
+    assert not of(x_shape, w_shape, (1, 1), (0, 0), small).sample_major
+    assert not of(x_shape, (8, 2, 3, 3), (1, 1), (0, 0), big, groups=2).sample_major
+
+
+@pytest.mark.parametrize("layout", ["channel", "sample"])
+@pytest.mark.parametrize("pool", [None, 2])
+def test_fused_conv2d_relu_with_either_layout_matches_torch(layout, pool, monkeypatch,
+                                                            check_op):
+    """``Conv2dReLU`` stores through its own ``_store`` and takes ``gy`` back through its
+    ReLU (and pooling) per chunk, whichever column layout its chunks come in."""
+    monkeypatch.setattr(conv_kernels, "_LAYOUT", layout)
+    monkeypatch.setattr(conv_kernels, "_SAMPLE_CHUNK_MACS", 1)
+
+    def torch_fn(x, w, b):
+        y = TF.relu(TF.conv2d(x, w, b, padding=1))
+        return y if pool is None else TF.max_pool2d(y, pool)
+
+    check_op(lambda x, w, b: F.conv2d_relu(x, w, b, padding=1, pool=pool), torch_fn,
+             (3, 2, 6, 6), (4, 2, 3, 3), (4,))

@@ -107,9 +107,12 @@ class _Workspace(threading.local):
     NOTE: every page of a fresh large array costs a page fault, and the kernel zeroes it
     first: for the column matrices (tens of MB per layer) that was 10-15% of a forward +
     backward. Matrices conv2d is done with wait here (up to ``limit`` bytes, one set per
-    thread); ``take`` hands out the smallest that fits, unless it is over 4x too large.
-    Only arrays that never leave conv2d (the columns, the padded copies, the GEMM outputs)
-    go through here, and each goes back exactly once, when nothing uses it any more.
+    thread); ``take`` hands out the smallest that fits, unless it is over 4x too large, and
+    makes new ones in sizes of 2 ** k or 1.5 * 2 ** k bytes (``_size_class``), so that
+    requests of near sizes (the columns of forward and backward, of neighbouring layers)
+    share buffers instead of each keeping its own. Only arrays that never leave conv2d (the
+    columns, the padded copies, the GEMM outputs) go through here, and each goes back
+    exactly once, when nothing uses it any more.
     """
 
     minimum = 2 ** 20
@@ -128,8 +131,10 @@ class _Workspace(threading.local):
         if fits:
             buffer = min(fits, key=lambda b: b.nbytes)
             self.free = [b for b in self.free if b is not buffer]
-        else:
+        elif nbytes < self.minimum:
             buffer = numpy.empty(nbytes, numpy.uint8)
+        else:
+            buffer = numpy.empty(_size_class(nbytes), numpy.uint8)
         return buffer[:nbytes].view(dtype).reshape(shape)
 
     def give(self, array) -> None:
@@ -149,6 +154,18 @@ class _Workspace(threading.local):
 
 
 _workspace = _Workspace()
+
+
+def _size_class(nbytes: int) -> int:
+    """The smallest ``2 ** k`` or ``1.5 * 2 ** k`` bytes holding ``nbytes`` (at most 50%
+    more; ``_Workspace`` makes its buffers in these sizes).
+
+    Example:
+        >>> [_size_class(n) for n in (1024, 1025, 1536, 1537)]
+        [1024, 1536, 1536, 2048]
+    """
+    power = 1 << (nbytes - 1).bit_length()  # the smallest power of two >= nbytes
+    return power * 3 // 4 if power * 3 // 4 >= nbytes else power
 
 
 def _check_input(op: str, x, extra: str = "") -> None:

@@ -139,8 +139,8 @@ class Conv2d(Function):
         row_width = geometry.row_width
         out = self._output_arrays(n, k, oh, ow, x.dtype)
         w_mat = self._weight_matrix(weight)
-        if geometry.pointwise:
-            self._pointwise_forward(x, w_mat, bias, out)
+        if geometry.sample_major or geometry.pointwise:
+            self._sample_forward(x, w_mat, bias, out)
             return out[0] if self.unbatched else out
 
         def run(start, stop):
@@ -168,7 +168,8 @@ class Conv2d(Function):
         """
         if dual.is_graph(gy):
             return self._backward_graph(gy)
-        geometry = self.geometry
+        needs_gx, needs_gW = self.needs_input_grad[:2]
+        self.geometry = geometry = self.geometry.for_backward(needs_gx)
         k = geometry.weight_shape[0]
         oh = geometry.out_size[0]
         row_width = geometry.row_width
@@ -176,13 +177,12 @@ class Conv2d(Function):
         if self.unbatched:
             gy = gy[None]
             x = None if x is None else x[None]
-        needs_gx, needs_gW = self.needs_input_grad[:2]
         needs_gb = len(self.needs_input_grad) > 2 and self.needs_input_grad[2]
         gx = None
         if needs_gx:
             gx = numpy.empty(geometry.x_shape, dtype=gy.dtype)
-        if geometry.pointwise:
-            gW, gb = self._pointwise_backward(gy, x, gx, needs_gW, needs_gb)
+        if geometry.sample_major or geometry.pointwise:
+            gW, gb = self._sample_backward(gy, x, gx, needs_gW, needs_gb)
             return (gx[0] if needs_gx and self.unbatched else gx), gW, gb
         use_full = (needs_gx and self.stride == (1, 1) and geometry.plain
                     and full_is_cheaper(geometry))
@@ -236,11 +236,21 @@ class Conv2d(Function):
             gb = sum_in_order([gb_part for _, gb_part in parts])
         return gW, gb
 
-    def _pointwise_forward(self, x, w_mat, bias, out) -> None:
-        """A 1x1 convolution without padding or groups (``pointwise``): ``Y[n] = W_mat
-        X_s[n] + b`` with ``X_s`` the input sampled at the stride, (C, OH OW) per sample,
-        multiplied where it lies -- no im2col, no padding -- one batched GEMM per chunk.
-        A plain ``Conv2d`` writes the products straight into its output."""
+    def _sample_columns(self, x_chunk):
+        """A chunk's sample-major columns ``(m, C F_h F_w, OH OW)`` and the workspace array
+        to give back: for a ``pointwise`` convolution the input sampled at the stride, no
+        im2col (``None`` to give back)."""
+        if self.geometry.pointwise:
+            m, c = x_chunk.shape[:2]
+            return _sampled(x_chunk, self.stride).reshape(m, c, -1), None
+        cols = chunk_columns(x_chunk, self.geometry)
+        return cols, cols
+
+    def _sample_forward(self, x, w_mat, bias, out) -> None:
+        """``Y[n] = W_mat X_col[n] + b`` with sample-major columns (``sample_major``, or
+        a ``pointwise`` convolution: the input is its own columns): one batched GEMM per
+        chunk, each product a sample's output in NCHW order, which a plain ``Conv2d``
+        writes straight into its output."""
         geometry = self.geometry
         k = geometry.weight_shape[0]
         oh, ow = geometry.out_size
@@ -248,12 +258,13 @@ class Conv2d(Function):
 
         def run(start, stop):
             m = stop - start
-            x_mat = _sampled(x[start:stop], self.stride).reshape(m, -1, oh * ow)
+            cols, scratch = self._sample_columns(x[start:stop])
             if direct:
                 y = out[start:stop].reshape(m, k, oh * ow)
             else:
                 y = _workspace.take((m, k, oh * ow), x.dtype)
-            numpy.matmul(w_mat, x_mat, out=y)
+            numpy.matmul(w_mat, cols, out=y)
+            _workspace.give(scratch)
             if bias is not None:
                 y += bias[:, None]
             if not direct:
@@ -262,15 +273,16 @@ class Conv2d(Function):
 
         map_chunks(run, geometry)
 
-    def _pointwise_backward(self, gy, x, gx, needs_gW: bool, needs_gb: bool):
-        """``backward`` of a ``pointwise`` convolution, per chunk: ``gW = sum_n gY[n]
-        X_s[n]^T``, ``gx_s[n] = W_mat^T gY[n]`` (scattered to the strided positions of a
-        zero ``gx`` for stride > 1), ``gb`` the sum of ``gY``; returns ``(gW, gb)``."""
+    def _sample_backward(self, gy, x, gx, needs_gW: bool, needs_gb: bool):
+        """``backward`` with sample-major columns, per chunk: ``gW = sum_n gY[n]
+        X_col[n]^T``, ``gX_col[n] = W_mat^T gY[n]`` added back to its pixels by col2im (for
+        a ``pointwise`` convolution ``gX_col[n]`` is the gradient of the sampled input
+        itself, scattered to the strided positions of a zero ``gx`` for stride > 1), ``gb``
+        the sum of ``gY``; returns ``(gW, gb)``."""
         geometry = self.geometry
-        k, c = geometry.weight_shape[:2]
+        k = geometry.weight_shape[0]
         oh, ow = geometry.out_size
-        w_t = self.weight.reshape(k, c).T if gx is not None else None
-        strided = self.stride != (1, 1)
+        w_t = self._weight_matrix(self.weight).T if gx is not None else None
 
         def run(start, stop):
             m = stop - start
@@ -280,19 +292,33 @@ class Conv2d(Function):
             if needs_gb:
                 gb_part = g.sum(axis=(0, 2))
             if needs_gW:
-                x_mat = _sampled(x[start:stop], self.stride).reshape(m, c, oh * ow)
-                gW_part = numpy.matmul(g, x_mat.transpose(0, 2, 1)).sum(axis=0)
+                cols, cols_scratch = self._sample_columns(x[start:stop])
+                gW_part = numpy.matmul(g, cols.transpose(0, 2, 1)).sum(axis=0)
+                _workspace.give(cols_scratch)
             if gx is not None:
-                if strided:
-                    gx[start:stop] = 0
-                    gx_s = numpy.matmul(w_t, g).reshape(m, c, oh, ow)
-                    _sampled(gx[start:stop], self.stride)[...] = gx_s
-                else:
-                    numpy.matmul(w_t, g, out=gx[start:stop].reshape(m, c, oh * ow))
+                self._sample_input_grad(w_t, g, gx[start:stop])
             _workspace.give(scratch)
             return gW_part, gb_part
 
-        return self._chunk_sums(map_chunks(run, geometry), needs_gW, needs_gb)
+        return self._chunk_sums(map_chunks(run, self.geometry), needs_gW, needs_gb)
+
+    def _sample_input_grad(self, w_t, g, gx) -> None:
+        """``gx`` (m, C, H, W) of one chunk from ``g`` = its ``gY`` as (m, K, OH OW):
+        ``W_mat^T gY[n]`` per sample, then col2im (``_col2im``), or for a ``pointwise``
+        convolution written (stride 1) or scattered (stride > 1) to the pixels it read."""
+        geometry = self.geometry
+        m, c = gx.shape[:2]
+        if not geometry.pointwise:
+            gx_cols = _workspace.take((m, w_t.shape[0], g.shape[2]), g.dtype)
+            numpy.matmul(w_t, g, out=gx_cols)
+            self._col2im(gx_cols, gx)
+            _workspace.give(gx_cols)
+        elif self.stride == (1, 1):
+            numpy.matmul(w_t, g, out=gx.reshape(m, c, -1))
+        else:
+            gx[...] = 0
+            _sampled(gx, self.stride)[...] = numpy.matmul(w_t, g).reshape(
+                (m, c) + tuple(geometry.out_size))
 
     def _output_grad_graph(self, gy):
         """The gradient of the convolution's own output, recorded (``create_graph=True``):
@@ -367,28 +393,39 @@ class Conv2d(Function):
         geometry = self.geometry
         if self.stride == (1, 1) and geometry.plain:
             return self._input_grad_col2im_rows(gy_mat, gx)
+        pixels = geometry.out_size[0] * geometry.row_width
+        w_mat = self._weight_matrix(self.weight)
+        w_mat_t = w_mat.T if self.groups == 1 else w_mat.transpose(0, 2, 1)
+        gx_cols = gemm(w_mat_t, gy_mat, gx.shape[0], pixels)
+        self._col2im(gx_cols, gx)
+        _workspace.give(gx_cols)
+
+    def _col2im(self, gx_cols, gx) -> None:
+        """col2im: add ``gX_col`` of a chunk, as (m, C F_h F_w, OH row_width), back to the
+        pixels each column came from, one strided add per (i, j), into ``gx`` (m, C, H, W)
+        (in place; through a zero-padded scratch copy where there is padding)."""
+        geometry = self.geometry
         kh, kw = geometry.weight_shape[2:]
-        c = geometry.x_shape[1]
+        c, h, w = geometry.x_shape[1:]
         oh = geometry.out_size[0]
-        row_width = geometry.row_width
         padded_h, padded_w = geometry.padded_size
         pad_h, pad_w = geometry.padding
         m = gx.shape[0]  # samples in this chunk
-        h, w = geometry.x_shape[2:]
-        w_mat = self._weight_matrix(self.weight)
-        w_mat_t = w_mat.T if self.groups == 1 else w_mat.transpose(0, 2, 1)
-        gx_cols_mat = gemm(w_mat_t, gy_mat, m, oh * row_width)
-        gx_cols = gx_cols_mat.reshape(m, c, kh, kw, oh, row_width)
-        gx_padded = _workspace.take((m, c, padded_h, padded_w), gx_cols.dtype)
+        gx_cols = gx_cols.reshape(m, c, kh, kw, oh, geometry.row_width)
+        direct = (padded_h, padded_w) == (h, w)
+        if direct:
+            gx_padded = gx
+        else:
+            gx_padded = _workspace.take((m, c, padded_h, padded_w), gx_cols.dtype)
         gx_padded[...] = 0
-        windows = _dilated_windows(gx_padded, (kh, kw), self.stride, (oh, row_width),
+        windows = _dilated_windows(gx_padded, (kh, kw), self.stride, gx_cols.shape[-2:],
                                    geometry.dilation, writeable=True)
         for i in range(kh):
             for j in range(kw):
                 windows[:, :, i, j] += gx_cols[:, :, i, j]
-        _workspace.give(gx_cols_mat)
-        numpy.copyto(gx, gx_padded[:, :, pad_h:pad_h + h, pad_w:pad_w + w])
-        _workspace.give(gx_padded)
+        if not direct:
+            numpy.copyto(gx, gx_padded[:, :, pad_h:pad_h + h, pad_w:pad_w + w])
+            _workspace.give(gx_padded)
 
     def _input_grad_col2im_rows(self, gy_mat, gx):
         """Stride 1: col2im with ``F_h`` adds instead of ``F_h F_w``.

@@ -28,6 +28,12 @@ anywhere):
   (``_dilated_windows``); with G groups the columns of a group are consecutive rows, so
   every product is ONE batched matmul over the groups (``gemm_grouped``, ``weight_grad``):
   a depthwise layer (G = C) costs one call per chunk, never a Python loop over channels.
+- **Sample-major columns for large outputs.** Where a sample has ``_SAMPLE_MIN_PIXELS``
+  output pixels or more, forward (and a backward that needs no ``gx``) lays the columns out
+  per sample, ``(m, C F_h F_w, OH OW)``, and multiplies each sample's by the weights: the
+  product is that sample's output in NCHW order, written where the output lies, with no
+  store copy and no wide-row columns (``ConvGeometry.sample_major``). ``gx`` keeps the
+  channel-major columns, whose col2im needs ``F_h`` adds instead of ``F_h F_w``.
 - **No fresh pages.** The scratch matrices come from a small per-thread workspace
   (``ops/_grid.py``) and go back to it when done, so the kernel does not fault and zero
   pages on every call.
@@ -68,6 +74,27 @@ _PARALLEL_MIN_MACS = 2 ** 22
 
 _INPUT_GRAD = "auto"  # "col2im" or "full" forces one method (tests check both)
 
+# NOTE: sample-major columns (``ConvGeometry.sample_major``) against channel-major ones,
+# time ratio on one core (Intel Xeon, OpenBLAS SkylakeX, 2026-12-03, /tmp script timing
+# ``F.conv2d`` of the benchmark models' layers): forward 0.62 (MNIST example conv1, 26x26
+# outputs), 0.86 (its conv2, 24x24), 0.80-0.94 (CIFAR CNN, 32x32 and 16x16), 0.86-0.92
+# (LeNet-5, 28x28 and 10x10), 0.98-1.02 (ResNet's 16x16 and 8x8 layers), 1.28 at 4x4; a
+# backward without ``gx`` (first layers) 0.60-0.85; a backward with ``gx`` by sample-major
+# col2im (``F_h F_w`` adds on the exact rows) 1.19 (MNIST conv2), 1.48 (CIFAR conv2), 1.64
+# (LeNet-5 conv2). On 2 threads the same within 0.05 once chunks are large enough
+# (``_SAMPLE_CHUNK_MACS``).
+_SAMPLE_MIN_PIXELS = 100
+
+# NOTE: multiply-adds per batch chunk of sample-major columns. A chunk this small keeps its
+# columns in the core's own cache (L2) between the im2col copy and the GEMMs (one sample per
+# chunk ran PyTorch's MNIST example's second layer forward 0.80x the time of channel-major
+# on one core; 3 samples 0.94x, 6 samples 0.97x), but each chunk also costs ~40 us of Python
+# holding the GIL, which on 2 threads made chunks of 1-6 samples of small layers 1.5-2x
+# slower than channel-major; from about 10 million multiply-adds per chunk on, neither.
+_SAMPLE_CHUNK_MACS = 2 ** 24
+
+_LAYOUT = "auto"  # "sample" or "channel" forces one column layout (tests check both)
+
 
 class ConvGeometry(NamedTuple):
     """The shapes of one convolution, fixed by its forward and read by every chunk.
@@ -88,21 +115,30 @@ class ConvGeometry(NamedTuple):
     row_width: int  # output columns computed per output row: OW, or Wp for wide rows
     dilation: tuple = (1, 1)  # (D_h, D_w): the distance between a filter's taps
     groups: int = 1  # channel groups, each convolved with its own K / groups filters
+    sample_major: bool = False  # columns (m, C F_h F_w, OH OW), one GEMM per sample
 
     @classmethod
     def of(cls, x_shape, weight_shape, stride, padding, out_size, dilation=(1, 1),
-           groups: int = 1) -> ConvGeometry:
-        """The geometry of a convolution whose output size ``(OH, OW)`` is known.
+           groups: int = 1, input_grad: bool = False) -> ConvGeometry:
+        """The geometry of a convolution whose output size ``(OH, OW)`` is known, laid
+        out for its forward and weight gradient, or with ``input_grad`` for a backward
+        that computes ``gx`` (``_is_sample_major``).
 
         (With dilation the windows of the wide rows still read at most one row past the
         padded input: ``D (F_w - 1) < Wp`` since ``OW >= 1``.)
         """
-        wide = stride == (1, 1)
+        sample_major = _is_sample_major(weight_shape, out_size, groups, input_grad)
+        wide = stride == (1, 1) and not sample_major
         padded_h = x_shape[2] + 2 * padding[0] + wide
         padded_w = x_shape[3] + 2 * padding[1]
         row_width = padded_w if wide else out_size[1]
         return cls(tuple(x_shape), tuple(weight_shape), stride, padding, out_size,
-                   (padded_h, padded_w), row_width, tuple(dilation), groups)
+                   (padded_h, padded_w), row_width, tuple(dilation), groups, sample_major)
+
+    def for_backward(self, input_grad: bool) -> ConvGeometry:
+        """The same convolution laid out for its backward (``of``'s ``input_grad``)."""
+        return ConvGeometry.of(self.x_shape, self.weight_shape, self.stride, self.padding,
+                               self.out_size, self.dilation, self.groups, input_grad)
 
     @property
     def pointwise(self) -> bool:
@@ -114,6 +150,26 @@ class ConvGeometry(NamedTuple):
     def plain(self) -> bool:
         """No groups and no dilation: the convolution the specialised kernels handle."""
         return self.groups == 1 and self.dilation == (1, 1)
+
+
+def _is_sample_major(weight_shape, out_size, groups: int, input_grad: bool) -> bool:
+    """Whether a convolution takes sample-major columns (``ConvGeometry.sample_major``).
+
+    Channel-major columns ``(C F_h F_w, m OH row_width)`` make ONE GEMM per chunk, with
+    wide rows for stride 1; sample-major ones ``(m, C F_h F_w, OH OW)`` make one GEMM per
+    sample, ``W_mat (K, C F_h F_w)`` by the sample's ``(C F_h F_w, OH OW)``, whose product
+    IS the sample's output in NCHW order: it is written where the output lies (no store
+    copy, no wide-row columns computed and dropped, no transposes of ``gY`` in backward).
+    That pays while a sample has enough output pixels for the per-sample GEMM to run at
+    full speed (``_SAMPLE_MIN_PIXELS``), in forward and in a backward without ``gx``; the
+    input gradient is faster channel-major (one GEMM over the chunk, col2im with ``F_h``
+    adds on the wide rows instead of ``F_h F_w``). Groups stay channel-major.
+    """
+    if groups != 1:
+        return False
+    if _LAYOUT != "auto":
+        return _LAYOUT == "sample"
+    return not input_grad and out_size[0] * out_size[1] >= _SAMPLE_MIN_PIXELS
 
 
 def batch_chunks(geometry: ConvGeometry) -> list:
@@ -128,6 +184,10 @@ def batch_chunks(geometry: ConvGeometry) -> list:
     if n == 0:
         return [(0, 0)]
     size = max(1, min(n, _CHUNK_ELEMENTS // per_sample))
+    if geometry.sample_major:
+        k = geometry.weight_shape[0]
+        multiply_adds = k * per_sample  # per sample (row_width is OW here)
+        size = min(size, -(-_SAMPLE_CHUNK_MACS // multiply_adds))
     count = -(-n // size)
     if count % 2 and count < n:
         count += 1  # an even count splits evenly over 2 (or 4, 6, ...) threads
@@ -149,22 +209,25 @@ def map_chunks(run, geometry: ConvGeometry) -> list:
 
 def chunk_columns(x, geometry: ConvGeometry):
     """im2col of samples of the (unpadded) input: ``(C F_h F_w, m OH row_width)`` for m
-    samples. The result comes from the workspace: give it back."""
+    samples, or ``(m, C F_h F_w, OH OW)`` where the geometry is ``sample_major``. The
+    result comes from the workspace: give it back."""
     c = geometry.x_shape[1]
     kh, kw = geometry.weight_shape[2:]
     padded_h, padded_w = geometry.padded_size
     out_size = (geometry.out_size[0], geometry.row_width)
+    options = (kh, kw), geometry.stride, out_size, geometry.dilation, geometry.sample_major
     if padded_h == geometry.x_shape[2] and padded_w == geometry.x_shape[3]:
-        return columns(x, (kh, kw), geometry.stride, out_size, geometry.dilation)
+        return columns(x, *options)
     pad_h, pad_w = geometry.padding
     x_padded = _pad_into(x, (x.shape[0], c, padded_h, padded_w), pad_h, pad_w, scratch=True)
-    cols = columns(x_padded, (kh, kw), geometry.stride, out_size, geometry.dilation)
+    cols = columns(x_padded, *options)
     _workspace.give(x_padded)
     return cols
 
 
-def columns(x_padded, kernel, stride, out_size, dilation=(1, 1)):
-    """im2col: the ``(C F_h F_w, N OH OW)`` column matrix of ``x_padded`` (N, C, H, W).
+def columns(x_padded, kernel, stride, out_size, dilation=(1, 1), sample_major=False):
+    """im2col: the ``(C F_h F_w, N OH OW)`` column matrix of ``x_padded`` (N, C, H, W), or
+    with ``sample_major`` one ``(C F_h F_w, OH OW)`` matrix per sample, ``(N, ., .)``.
 
     One copy of the strided window view, channel-major so that every row of the matrix is
     made of long contiguous runs (whole output rows, or ``OH row_width`` runs for wide
@@ -173,10 +236,15 @@ def columns(x_padded, kernel, stride, out_size, dilation=(1, 1)):
     """
     n, c = x_padded.shape[:2]
     windows = _dilated_windows(x_padded, kernel, stride, out_size, dilation)
+    rows, pixels = c * kernel[0] * kernel[1], out_size[0] * out_size[1]
+    if sample_major:
+        cols = _workspace.take(windows.shape, x_padded.dtype)
+        numpy.copyto(cols, windows)
+        return cols.reshape(n, rows, pixels)
     windows = windows.transpose(1, 2, 3, 0, 4, 5)
     cols = _workspace.take(windows.shape, x_padded.dtype)
     numpy.copyto(cols, windows)
-    return cols.reshape(c * kernel[0] * kernel[1], n * out_size[0] * out_size[1])
+    return cols.reshape(rows, n * pixels)
 
 
 def gemm(a, cols, n: int, pixels: int):
