@@ -2,7 +2,9 @@
 
 The models (``BENCHMARKS``; float32): the presets of ``numnet.models`` -- ``mlp`` 784-256-128-10
 ReLU with batch 128, ``lenet5`` on 1x28x28 with batch 64, ``cifar_cnn`` on 3x32x32 with
-batch 128, ``resnet`` (ResNet-18-style, width 16) on 3x32x32 with batch 64 -- and models
+batch 128, ``resnet`` (ResNet-18-style, width 16) on 3x32x32 with batch 64, ``cnn_bn`` (the
+Fashion-MNIST recipe's network: two conv-BatchNorm-ReLU-maxpool stages, 32 and 64 filters)
+on 1x28x28 with batch 128 -- and models
 written the way PyTorch users write them, the same code run under both libraries:
 ``mnist_example`` (PyTorch's MNIST example: ``forward`` calling ``F.relu``, ``F.max_pool2d``,
 dropout and ``flatten``; batch 64), ``transformer`` (one ``TransformerEncoderLayer``, d_model
@@ -308,6 +310,8 @@ BENCHMARKS = {
                            _images((3, 32, 32), (3, 8, 8)), 128, 4),
     "resnet": Benchmark(_preset("resnet", {}, {"width": 4, "input_size": 8}), torch_twin,
                         _images((3, 32, 32), (3, 8, 8)), 64, 2),
+    "cnn_bn": Benchmark(_preset("cnn_bn", {}, {"input_size": 8}), torch_twin,
+                        _images((1, 28, 28), (1, 8, 8)), 128, 4),
     "mnist_example": Benchmark(*_written(_mnist_example), _images((1, 28, 28), (1, 8, 8)), 64,
                                4, _nll),
     "transformer": Benchmark(*_written(_transformer), _images((64, 128), (8, 16)), 32, 2),

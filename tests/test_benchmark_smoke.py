@@ -21,7 +21,7 @@ def test_compare_torch_smoke():
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "numnet ms" in out and "torch ms" in out and "ratio" in out
-    for model in ("mlp", "lenet5", "cifar_cnn", "resnet", "mnist_example", "transformer",
+    for model in ("mlp", "lenet5", "cifar_cnn", "resnet", "cnn_bn", "mnist_example", "transformer",
                   "depthwise_sep"):
         assert f"\n{model} " in out, model
         assert f"numnet per-op time, {model}" in out
@@ -52,3 +52,20 @@ def test_compare_revisions_smoke():
     before, after, ratio = map(float, row.groups())
     assert before > 0 and after > 0
     assert abs(ratio - after / before) <= 0.001 + ratio * (0.005 / before + 0.005 / after)
+
+
+@pytest.mark.skipif(not pathlib.Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="needs Debian's dataset-fashion-mnist")
+def test_epoch_vs_torch_smoke():
+    """numnet's CLI and the PyTorch loop each train on 300 images, one round, 1 thread: a
+    row with both wall times, their ratio and both test accuracies."""
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "epoch_vs_torch.py"),
+                           "--limit-train", "300", "--rounds", "1", "--threads", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    row = re.search(r"^ +1 \| +([\d.]+) +[\d.]+ \| +([\d.]+) +[\d.]+ \| +([\d.]+) .*\| "
+                    r"(0\.\d{4}) / (0\.\d{4})$", done.stdout, re.MULTILINE)
+    assert row is not None, done.stdout
+    numnet_s, torch_s, ratio = map(float, row.groups()[:3])
+    assert numnet_s > 0 and torch_s > 0
+    assert abs(ratio - numnet_s / torch_s) <= 0.005 + ratio * (0.05 / numnet_s + 0.05 / torch_s)
