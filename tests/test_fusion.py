@@ -1,5 +1,6 @@
-"""Fused ``Conv2d -> ReLU (-> MaxPool2d)``: ``F.conv2d_relu`` against PyTorch, and
-``nn.Sequential``'s fusion against the same layers run one by one (bit for bit)."""
+"""Fused ``Conv2d -> ReLU (-> MaxPool2d)`` and ``ReLU -> MaxPool2d``: ``F.conv2d_relu`` and
+``F.relu_max_pool2d`` against PyTorch, and ``nn.Sequential``'s fusion against the same
+layers run one by one (bit for bit)."""
 
 import numpy
 import pytest
@@ -91,7 +92,8 @@ def test_sequential_fuses_only_what_nobody_can_see():
     modules = list(net)
     assert fusion._fusable(modules[0:3]) == 3  # conv, relu, pool 2 (stride 2)
     assert fusion._fusable(modules[3:6]) == 2  # conv, relu, flatten
-    assert fusion._fusable(modules[1:4]) == 0
+    assert fusion._fusable(modules[1:4]) == 2  # relu, pool: relu_max_pool2d
+    assert fusion._fusable(modules[2:5]) == 0
     assert fusion._fusable(list(_layers(3, 2))[0:3]) == 2  # overlapping windows
     seen = []
     handle = modules[1].register_forward_hook(lambda m, args, out: seen.append(out.shape))
@@ -153,3 +155,58 @@ def test_fused_op_without_gradients_records_nothing():
     expected = _torch_conv_relu(1, 1, 2)(torch.tensor(x.numpy()), torch.tensor(w.numpy()),
                                          None)
     numpy.testing.assert_allclose(y.numpy(), expected.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape,kernel", [((3, 2, 8, 8), 2), ((2, 3, 9, 7), 2),
+                                          ((2, 2, 6, 9), (2, 3)), ((3, 6, 6), 3)])
+def test_relu_max_pool2d_matches_torch(shape, kernel, check_op):
+    """Against torch's max_pool2d(relu(x)), unbatched and with rows and columns left over."""
+    check_op(lambda x: F.relu_max_pool2d(x, kernel),
+             lambda x: TF.max_pool2d(TF.relu(x), kernel), shape)
+
+
+def test_relu_max_pool2d_second_derivatives_match_torch():
+    """Double backward through the fused op: ``y * y`` makes the second derivative with
+    respect to the input non-zero; torch's separate ops give the same."""
+    rng = numpy.random.default_rng(3)
+    x = rng.standard_normal((2, 3, 6, 6))
+    v = rng.standard_normal((2, 3, 3, 3))
+    xt = torch.tensor(x, requires_grad=True)
+    (gt,) = torch.autograd.grad((TF.max_pool2d(TF.relu(xt), 2) ** 2).sum(), xt,
+                                create_graph=True)
+    (ht,) = torch.autograd.grad((gt * gt).sum(), xt)
+    xn = numnet.tensor(x, requires_grad=True)
+    (gn,) = numnet.autograd.grad((F.relu_max_pool2d(xn, 2) ** 2).sum(), xn, create_graph=True)
+    (hn,) = numnet.autograd.grad((gn * gn).sum(), xn)
+    numpy.testing.assert_allclose(gn.detach().numpy(), gt.detach().numpy(), atol=1e-12)
+    numpy.testing.assert_allclose(hn.numpy(), ht.numpy(), atol=1e-12)
+    assert numnet.gradgradcheck(lambda t: F.relu_max_pool2d(t, 2), (xn,),
+                                (numnet.tensor(v),))
+
+
+def _bn_relu_pool(inplace=False):
+    numnet.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4),
+                         nn.ReLU(inplace=inplace), nn.MaxPool2d(2), nn.Flatten())
+
+
+def test_sequential_fuses_relu_and_pooling_after_batch_norm_bit_for_bit(monkeypatch):
+    """``BatchNorm2d, ReLU, MaxPool2d`` (the Fashion-MNIST recipe's stages): the ReLU and
+    the pooling run as ``relu_max_pool2d``, with the outputs and gradients of the separate
+    layers to the bit; an in-place ReLU (which changes its input) is not fused."""
+    net = _bn_relu_pool()
+    assert fusion._fusable(list(net)[2:4]) == 2
+    assert fusion._fusable(list(_bn_relu_pool(inplace=True))[2:4]) == 0
+    x = numpy.random.default_rng(0).standard_normal((3, 2, 8, 8)).astype(numpy.float32)
+    seen = []
+    real = fusion._relu_then_pool
+    monkeypatch.setattr(fusion, "_relu_then_pool", lambda pool, t: seen.append(1)
+                        or real(pool, t))
+    fused = _run(net, x)
+    assert seen
+    monkeypatch.setattr(fusion, "_fusable", lambda modules: 0)
+    separate = _run(net, x)
+    numpy.testing.assert_array_equal(fused[0], separate[0])
+    numpy.testing.assert_array_equal(fused[1], separate[1])
+    for a, b in zip(fused[2], separate[2]):
+        numpy.testing.assert_array_equal(a, b)

@@ -126,7 +126,7 @@ from numnet.ops.normalization import (
     normalize,
 )
 from numnet.ops.padding import pad
-from numnet.ops.pool import avg_pool2d, max_pool2d
+from numnet.ops.pool import avg_pool2d, max_pool2d, relu_max_pool2d
 from numnet.ops.pool1d import avg_pool1d, max_pool1d
 from numnet.ops.reduction import (
     MaxResult,
@@ -175,7 +175,7 @@ __all__ = [
     # activations
     "sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax",
     # convolution, pooling, normalization
-    "conv1d", "conv2d", "conv2d_relu", "max_pool2d", "avg_pool2d", "batch_norm",
+    "conv1d", "conv2d", "conv2d_relu", "max_pool2d", "relu_max_pool2d", "avg_pool2d", "batch_norm",
     "max_pool1d", "avg_pool1d", "max_unpool1d", "max_unpool2d", "adaptive_avg_pool1d",
     "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     # losses

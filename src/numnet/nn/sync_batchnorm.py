@@ -58,7 +58,7 @@ class SyncBatchNormFunction(BatchNorm):
         var = (squares / x.dtype.type(m)).reshape(shape)
         if self.running_mean is not None:
             self._update_running(mean.reshape(-1), var.reshape(-1), m)
-        return self._normalize(centered, mean, var, affine, axes, m)
+        return self._normalize(x, mean.reshape(-1), var.reshape(-1), affine, m)
 
     def backward(self, gy):
         if dual.is_graph(gy):
@@ -70,8 +70,9 @@ class SyncBatchNormFunction(BatchNorm):
         axes, invstd = self.axes, self.invstd
         scale = invstd if self.gamma is None else invstd * self.gamma.reshape(invstd.shape)
         needs = self.needs_input_grad
+        xhat = (self.x - self.mean) * invstd
         gbeta = gy.sum(axis=axes, keepdims=True)
-        ggamma = (gy * self.xhat).sum(axis=axes, keepdims=True)
+        ggamma = (gy * xhat).sum(axis=axes, keepdims=True)
         gx = None
         if needs[0]:
             both = _all_reduce(numpy.concatenate([gbeta.reshape(-1), ggamma.reshape(-1)]))
@@ -79,7 +80,7 @@ class SyncBatchNormFunction(BatchNorm):
             total_beta = both[:channels].reshape(gbeta.shape)
             total_gamma = both[channels:].reshape(ggamma.shape)
             m = gy.dtype.type(self.m)
-            gx = (scale / m) * (gy * m - total_beta - self.xhat * total_gamma)
+            gx = (scale / m) * (gy * m - total_beta - xhat * total_gamma)
         return self._input_grads(gx, ggamma, gbeta)
 
 

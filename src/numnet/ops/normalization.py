@@ -1,18 +1,20 @@
 """Normalization ops: ``batch_norm layer_norm group_norm instance_norm normalize``, each one
 fused ``Function``.
 
-NOTE: fused rather than composed from mean/var/sub/div ops: one pass saves only ``xhat`` and
-``1/sqrt(var + eps)``, the backward is three reductions instead of a dozen ops, and batch
-norm's running-statistics update uses the batch statistics forward already computed.
+NOTE: fused rather than composed from mean/var/sub/div ops: forward keeps one array of the
+input's size (batch norm: the input itself, as PyTorch; layer and group norm: ``xhat`` in
+its place) and ``1/sqrt(var + eps)``, the backward is three reductions instead of a dozen
+ops, and batch norm's running-statistics update uses the batch statistics forward already
+computed. Batch norm runs its passes a cache-sized piece of samples at a time, on every
+core (``ops/normalization_kernels.py``).
 
 Double backward (``create_graph=True``): each backward is written with ``dual`` functions,
 so the same formula runs recorded on Tensors and its result is differentiable again. Batch,
 layer and group norm then need ``xhat`` and ``1/sqrt(var + eps)`` as functions of the input,
-which their forward does not keep (it keeps ``xhat`` in its place, the same memory):
-``_rebuilt_input`` gives the input back as ``x = xhat / invstd + mean`` (forward keeps the
-small ``mean`` for this; a leaf input is the leaf itself) and ``_standardize`` recomputes
-the statistics from it, recorded. ``normalize`` and local response norm keep their input
-and recompute their norms from it.
+recomputed from it (``_standardize``): batch norm has it; layer and group norm rebuild it as
+``x = xhat / invstd + mean`` (``_rebuilt_input``; forward keeps the small ``mean`` for
+this; a leaf input is the leaf itself). ``normalize`` and local response norm keep their
+input and recompute their norms from it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import numpy
 
 from numnet.autograd import Function
 from numnet.ops import dual
+from numnet.ops import normalization_kernels as kernels
 from numnet.ops._util import as_float, as_tensor, normalize_dims
 from numnet.tensor import Tensor
 
@@ -56,7 +59,7 @@ class BatchNorm(Function):
     differentiable again.
     """
 
-    saved_inputs = (None, "gamma", None)  # x: rebuilt from xhat (_rebuilt_input)
+    saved_inputs = ("x", "gamma", None)
 
     def __init__(self, running_mean=None, running_var=None, training: bool = True,
                  momentum: float = 0.1, eps: float = 1e-5):
@@ -67,41 +70,44 @@ class BatchNorm(Function):
         self.eps = eps
 
     def forward(self, x, *affine):
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        """The statistics (training) in two passes over ``x``, then ``y`` in a third
+        (``_normalize``), a cache-sized piece of samples at a time
+        (``ops/normalization_kernels.py``)."""
         m = x.size // x.shape[1]
+        dtype = x.dtype
         if self.training:
-            mean = x.mean(axis=axes, keepdims=True)
-            centered = x - mean
-            var = numpy.mean(centered * centered, axis=axes, keepdims=True)
+            x3 = _channels(x)
+            mean = (kernels.channel_sums(x3) / m).astype(dtype)
+            var = (kernels.centered_square_sums(x3, mean) / m).astype(dtype)
             if self.running_mean is not None:
-                self._update_running(mean.reshape(-1), var.reshape(-1), m)
+                self._update_running(mean, var, m)
         else:
-            mean = self.running_mean.reshape(shape).astype(x.dtype, copy=False)
-            var = self.running_var.reshape(shape).astype(x.dtype, copy=False)
-            centered = x - mean
-        return self._normalize(centered, mean, var, affine, axes, m)
+            mean = self.running_mean.astype(dtype, copy=False)
+            var = self.running_var.astype(dtype, copy=False)
+        return self._normalize(x, mean, var, affine, m)
 
-    def _normalize(self, centered, mean, var, affine, axes: tuple, m: int):
-        """``xhat = centered / sqrt(var + eps)``, then ``gamma xhat + beta`` with
-        ``affine = (gamma, beta)``; keeps what backward needs."""
-        shape = var.shape
-        invstd = 1 / numpy.sqrt(var + centered.dtype.type(self.eps))
-        xhat = centered * invstd
-        self.axes, self.m, self.invstd, self.xhat, self.mean = axes, m, invstd, xhat, mean
-        if not affine:
-            self.gamma = None
-            return xhat
-        gamma, beta = affine
-        self.gamma = gamma
-        return xhat * gamma.reshape(shape) + beta.reshape(shape)
+    def _normalize(self, x, mean, var, affine, m: int):
+        """``y = gamma (x - mean) / sqrt(var + eps) + beta`` (``mean``, ``var`` per channel,
+        (C,)), as ``y = x alpha + shift`` with ``alpha = gamma / sqrt(var + eps)``,
+        ``shift = beta - mean alpha`` (PyTorch's form), in one pass; keeps ``x`` (as
+        PyTorch does) and the statistics for backward."""
+        dtype = x.dtype
+        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+        invstd = 1 / numpy.sqrt(var + dtype.type(self.eps))
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.m, self.x = m, x
+        self.invstd, self.mean = invstd.reshape(shape), mean.reshape(shape)
+        self.gamma = affine[0] if affine else None
+        alpha = invstd if not affine else invstd * affine[0]
+        shift = -mean * alpha if not affine else affine[1] - mean * alpha
+        y = numpy.empty(x.shape, dtype)
+        kernels.channel_affine(_channels(x), alpha, shift, _channels(y))
+        return y
 
     def _statistics(self, gy):
-        """``(xhat, invstd)``: forward's arrays, or with ``create_graph`` (``gy`` a Tensor)
-        recomputed, recorded, from the input (the running statistics are constants)."""
-        if not dual.is_graph(gy):
-            return self.xhat, self.invstd
-        x = _rebuilt_input(self, self.xhat, self.invstd, self.mean, gy.shape)
+        """``(xhat, invstd)`` recomputed, recorded (``create_graph=True``: ``gy`` and the
+        saved ``x`` are Tensors), from the input (the running statistics are constants)."""
+        x = self.x
         if not self.training:
             return (x - self.mean) * self.invstd, self.invstd
         xhat, invstd, _ = _standardize(x, self.axes, self.eps)
@@ -127,6 +133,39 @@ class BatchNorm(Function):
         rv += (unbiased * unbiased.dtype.type(momentum)).astype(rv.dtype, copy=False)
 
     def backward(self, gy):
+        """``gbeta``, ``ggamma`` in one pass over ``gy`` and ``x``; ``gx`` in a second, as
+        ``gx = A gy + B (x - mean) + D`` per channel with ``A = gamma invstd``,
+        ``B = -A ggamma invstd / m``, ``D = -A gbeta / m`` (the formula above, regrouped:
+        ``xhat = (x - mean) invstd``); recorded (``create_graph=True``) by
+        ``_backward_graph``."""
+        if dual.is_graph(gy):
+            return self._backward_graph(gy)
+        gy3, x3 = _channels(gy), _channels(self.x)
+        invstd, mean = self.invstd.reshape(-1), self.mean.reshape(-1)
+        scale = invstd if self.gamma is None else invstd * self.gamma
+        needs = self.needs_input_grad
+        dtype = gy.dtype
+        gbeta = ggamma = None
+        if self.training or (len(needs) > 1 and any(needs[1:])):
+            gbeta, centered = kernels.centered_sums(gy3, x3, mean)
+            ggamma = centered * invstd  # sum gy xhat
+        gx = None
+        if needs[0]:
+            gx = numpy.empty(gy.shape, dtype)
+            if self.training:
+                per_m = scale / self.m
+                kernels.centered_combination(gy3, x3, mean, scale,
+                                             (-per_m * ggamma * invstd).astype(dtype),
+                                             (-per_m * gbeta).astype(dtype), _channels(gx))
+            else:
+                kernels.channel_affine(gy3, scale, numpy.zeros_like(scale), _channels(gx))
+        if gbeta is not None:
+            gbeta, ggamma = gbeta.astype(dtype), ggamma.astype(dtype)
+        return self._input_grads(gx, ggamma, gbeta)
+
+    def _backward_graph(self, gy):
+        """``backward`` recorded: the formulas of the class docstring on Tensors, ``xhat``
+        and ``invstd`` recomputed from the input (``_statistics``)."""
         axes = self.axes
         xhat, invstd = self._statistics(gy)
         scale = invstd if self.gamma is None else invstd * self.gamma.reshape(invstd.shape)
@@ -168,6 +207,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None,  # noqa
     if weight is None or bias is None:
         raise ValueError("batch_norm: give both weight and bias, or neither")
     return function(as_tensor(input), as_tensor(weight), as_tensor(bias))
+
+
+def _channels(a):
+    """``a`` (N, C, ...) as (N, C, L): the batch norm kernels' view (a copy if it must)."""
+    return a.reshape(a.shape[0], a.shape[1], -1)
 
 
 # ---------------------------------------------------------------------- layer, group, instance

@@ -232,6 +232,43 @@ class MaxPool2d(_Pool2d):
         return self._unpad(gxp)
 
 
+class ReLUMaxPool2d(MaxPool2d):
+    """``y = max_pool2d(relu(x))`` for windows side by side (stride = kernel, no padding),
+    as one op: the pooling first and the ReLU on the window maxima after (max and
+    ``max(0, .)`` commute), so the ReLU's full-size output is never made or stored.
+
+    Backward: ``gy`` where ``y > 0`` (the ReLU's mask at each window's maximum), routed to
+    that maximum as ``max_pool2d``'s backward does; where a window is <= 0 the winner may
+    differ from the separate ops' (the ReLU makes it all ties at 0), but the mask stops the
+    gradient there. ``nn.Sequential`` runs ``ReLU, MaxPool2d`` this way (``nn/fusion.py``).
+    """
+
+    def forward(self, x):
+        y = super().forward(x)
+        numpy.maximum(y, 0, out=y)
+        self.y = y
+        return y
+
+    def backward(self, gy):
+        if dual.is_graph(gy):  # the mask is a constant: the ReLU's second derivative is 0
+            return super().backward(dual.where(self.y > 0, gy, 0))
+        return super().backward(gy * (self.y > 0))
+
+
+def relu_max_pool2d(input, kernel_size):  # noqa: A002
+    """``max_pool2d(relu(input), kernel_size)`` (stride = kernel, no padding) in one pass
+    (``ReLUMaxPool2d``): the result and gradients of the separate ops, without the ReLU's
+    output.
+
+    Example:
+        >>> import numnet
+        >>> import numnet.nn.functional as F
+        >>> F.relu_max_pool2d(numnet.tensor([[[[-1.0, -2.0], [-3.0, -4.0]]]]), 2)
+        tensor([[[[0.]]]])
+    """
+    return ReLUMaxPool2d(kernel_size)(as_tensor(input))
+
+
 def window_flat_indices(index, kernel, stride, width: int, padding=(0, 0),
                         dilation=(1, 1)) -> numpy.ndarray:
     """int64 ``ih W + iw`` of each window's maximum, from its offset ``index = i F_w + j``
