@@ -40,10 +40,11 @@ Last, "numnet convolutions against the GEMM floor": for every convolution layer 
 module whose class is ``Conv2d`` or a subclass; its input shape recorded by a forward
 pre-hook on one forward pass, after the timed steps), in the same worker and thread
 settings as the model's row, numnet's ``F.conv2d`` alone at that input, forward and
-backward (median ms), against its GEMM floor: the time the same BLAS needs for the same
-multiply-adds at the same matrix shapes -- ``numpy.matmul`` (float32) of the forward
-(K/G, C/G FH FW) x (C/G FH FW, N OH OW), the weight gradient (K/G, N OH OW) x
-(N OH OW, C/G FH FW) and the input gradient (C/G FH FW, K/G) x (K/G, N OH OW) on
+backward (median ms; the input gradient only where the layer's input requires grad in the
+model, column ``gx``: not for a first layer), against its GEMM floor: the time the same BLAS
+needs for the same multiply-adds at the same matrix shapes -- ``numpy.matmul`` (float32) of
+the forward (K/G, C/G FH FW) x (C/G FH FW, N OH OW), the weight gradient (K/G, N OH OW) x
+(N OH OW, C/G FH FW) and, with ``gx``, the input gradient (C/G FH FW, K/G) x (K/G, N OH OW) on
 preallocated random arrays, each the best time on 1 or N BLAS threads (column ``BLAS``;
 numnet itself splits its work over its own threads with a 1-thread BLAS), summed, times the
 groups G -- with the ratio and the GFLOP/s the floor reached. A ratio near 1 means numnet's
@@ -422,20 +423,19 @@ def _overhead(lib: str, reps: int) -> dict:
 
 
 def _conv_inputs(model, x) -> list:
-    """``(name, layer, input shape)`` of every convolution layer of ``model`` (any module
-    whose class, or a base of it, is named ``Conv2d``), in the order a forward pass on ``x``
-    reaches them, recorded by forward pre-hooks (which also turn ``nn.Sequential``'s
-    fusion off for that one pass)."""
+    """``(name, layer, input shape, whether the input requires grad)`` of every convolution
+    layer of ``model`` (any module whose class, or a base of it, is named ``Conv2d``), in the
+    order a training forward pass on ``x`` reaches them, recorded by forward pre-hooks
+    (which also turn ``nn.Sequential``'s fusion off for that one pass)."""
     import numnet
     seen, handles = [], []
     for name, module in model.named_modules():
         if "Conv2d" in (kind.__name__ for kind in type(module).__mro__):
             def record(layer, inputs, name=name):
-                seen.append((name, layer, tuple(inputs[0].shape)))
+                seen.append((name, layer, tuple(inputs[0].shape), inputs[0].requires_grad))
             handles.append(module.register_forward_pre_hook(record))
     try:
-        with numnet.no_grad():
-            model(x)
+        model(numnet.from_numpy(x) if not isinstance(x, numnet.Tensor) else x)
     finally:
         for handle in handles:
             handle.remove()
@@ -469,9 +469,10 @@ def _times_ms(fn, budget_s: float, most: int) -> list:
     return times
 
 
-def _conv_ms(layer, shape: tuple, rng, budget: float, most: int) -> tuple:
+def _conv_ms(layer, shape: tuple, input_grad: bool, rng, budget: float, most: int) -> tuple:
     """``(median ms, output shape)`` of ``F.conv2d`` forward + backward with ``layer``'s
-    weight and arguments on a random input of ``shape`` (which requires grad)."""
+    weight and arguments on a random input of ``shape`` (which requires grad when
+    ``input_grad``: where it does in the model)."""
     import numpy
 
     import numnet
@@ -483,7 +484,7 @@ def _conv_ms(layer, shape: tuple, rng, budget: float, most: int) -> tuple:
         padding = 0
     w = numnet.from_numpy(layer.weight.detach().numpy().copy())
     b = None if layer.bias is None else numnet.from_numpy(layer.bias.detach().numpy().copy())
-    leaves = [t for t in (x, w, b) if t is not None]
+    leaves = [t for t in (x if input_grad else None, w, b) if t is not None]
     for leaf in leaves:
         leaf.requires_grad_()
     conv_args = (layer.stride, padding, layer.dilation, layer.groups)
@@ -522,6 +523,7 @@ def _conv_floors(model, x, threads: int, smoke: bool) -> list:
     """Per convolution layer of ``model`` (input ``x``): numnet's forward + backward ms of
     ``F.conv2d`` alone at the layer's input shape (``_conv_ms``), and its GEMM floor: the
     best ms of ``numpy.matmul`` (float32) for the convolution's forward, weight-gradient and
+    (where the layer's input requires grad in the model: not for a first layer)
     input-gradient products per group, (K/G, C/G FH FW) x (C/G FH FW, N OH OW),
     (K/G, N OH OW) x (N OH OW, C/G FH FW) and (C/G FH FW, K/G) x (K/G, N OH OW), summed,
     times the groups G."""
@@ -529,19 +531,21 @@ def _conv_floors(model, x, threads: int, smoke: bool) -> list:
     rng = numpy.random.default_rng(0)
     budget, most = (0.02, 3) if smoke else (0.3, 20)
     layers = []
-    for name, layer, shape in _conv_inputs(model, x):
+    for name, layer, shape, input_grad in _conv_inputs(model, x):
         shape = shape if len(shape) == 4 else (1,) + shape
-        numnet_ms, out_shape = _conv_ms(layer, shape, rng, budget, most)
+        numnet_ms, out_shape = _conv_ms(layer, shape, input_grad, rng, budget, most)
         groups = layer.groups
         k, taps = layer.out_channels // groups, int(numpy.prod(layer.weight.shape[1:]))
         columns = out_shape[0] * out_shape[2] * out_shape[3]
         floor_ms, used = 0.0, set()
-        for m, inner, n in ((k, taps, columns), (k, columns, taps), (taps, k, columns)):
+        products = [(k, taps, columns), (k, columns, taps)] + input_grad * [(taps, k, columns)]
+        for m, inner, n in products:
             ms, blas = _matmul_ms(m, inner, n, threads, rng, budget, most)
             floor_ms += groups * ms
             used.add(blas)
-        flops = 3 * 2 * groups * k * taps * columns
+        flops = len(products) * 2 * groups * k * taps * columns
         layers.append({"name": name, "shape": list(shape), "args": _conv_args(layer),
+                       "input_grad": input_grad,
                        "numnet_ms": numnet_ms, "floor_ms": floor_ms,
                        "gflops": flops / floor_ms / 1e6,
                        "blas_threads": "+".join(map(str, sorted(used)))})
@@ -636,15 +640,17 @@ def _print_floors(convs: dict) -> None:
             floor_ms = statistics.median(r[index]["floor_ms"] for r in rounds)
             gflops = statistics.median(r[index]["gflops"] for r in rounds)
             shape = "x".join(map(str, layer["shape"]))
+            gx = "yes" if layer["input_grad"] else "no"
             lines.append(f"  {model:<14} {layer['name']:<26} {threads:>3} {shape:>14} "
-                         f"{layer['args']:<24} {numnet_ms:8.3f} {floor_ms:8.3f} "
+                         f"{layer['args']:<24} {gx:>3} {numnet_ms:8.3f} {floor_ms:8.3f} "
                          f"{numnet_ms / floor_ms:5.2f} {gflops:7.1f} {layer['blas_threads']:>4}")
     if not lines:
         return
     print("\nnumnet convolutions against the GEMM floor (F.conv2d alone at the layer's input, "
-          "forward + backward, median ms; floor: numpy.matmul at its three GEMM shapes, "
-          "best ms, summed, on the BLAS thread count(s) in column BLAS):")
-    print(f"  {'model':<14} {'layer':<26} {'thr':>3} {'input':>14} {'args':<24} "
+          "forward + backward, median ms, the input gradient where the model needs it (gx); "
+          "floor: numpy.matmul at those GEMM shapes, best ms, summed, on the BLAS thread "
+          "count(s) in column BLAS):")
+    print(f"  {'model':<14} {'layer':<26} {'thr':>3} {'input':>14} {'args':<24} {'gx':>3} "
           f"{'numnet':>8} {'floor':>8} {'ratio':>5} {'GFLOP/s':>7} {'BLAS':>4}")
     print("\n".join(lines))
 
