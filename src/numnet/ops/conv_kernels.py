@@ -143,7 +143,8 @@ class ConvGeometry(NamedTuple):
     @property
     def pointwise(self) -> bool:
         """A 1x1 filter without padding or groups: each sample's input, sampled at the
-        stride, is already its column matrix (C, OH OW) (``Conv2d._pointwise_forward``)."""
+        stride, is already its sample-major column matrix (C, OH OW), no im2col
+        (``Conv2d._sample_columns``)."""
         return self.weight_shape[2:] == (1, 1) and self.padding == (0, 0) and self.groups == 1
 
     @property
