@@ -733,6 +733,9 @@ def main(argv=None) -> int:
         if any(name == "Conv2dReLU" for name, *_ in ops):
             print("  (Conv2dReLU: a convolution, its ReLU and the max pooling after it, where "
                   "there is one, fused by nn.Sequential)")
+        if any(name == "ReLUMaxPool2d" for name, *_ in ops):
+            print("  (ReLUMaxPool2d: a ReLU and the max pooling after it, fused by "
+                  "nn.Sequential)")
         for name, fwd, bwd, calls in ops:
             print(f"  {name:<16} {fwd:8.3f} {bwd:8.3f} {calls:>5}")
     _print_floors(convs)

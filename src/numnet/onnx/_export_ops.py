@@ -132,6 +132,16 @@ def _pool(name):
     return export
 
 
+def _relu_max_pool(b, fn, xs, outs):
+    """``relu_max_pool2d`` (windows side by side): ``Relu``, then ``MaxPool``."""
+    def run(x, out):
+        y = b.node("Relu", [x])
+        return b.node("MaxPool", [y], out, kernel_shape=list(fn.kernel),
+                      strides=list(fn.stride), pads=list(fn.padding) * 2)
+
+    _unbatched(b, xs[0], run, outs)
+
+
 def _leaky_relu(b, fn, xs, outs):
     b.node("LeakyRelu", [xs[0].name], outs, alpha=float(fn.negative_slope))
 
@@ -446,6 +456,7 @@ EXPORTERS = {
     conv.Conv2d: _conv,
     conv_relu.Conv2dReLU: _conv,
     pool.MaxPool2d: _pool("MaxPool"),
+    pool.ReLUMaxPool2d: _relu_max_pool,
     pool.AvgPool2d: _pool("AveragePool"),
     activation.ReLU: _single("Relu"),
     activation.Sigmoid: _single("Sigmoid"),

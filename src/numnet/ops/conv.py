@@ -300,7 +300,7 @@ class Conv2d(Function):
             _workspace.give(scratch)
             return gW_part, gb_part
 
-        return self._chunk_sums(map_chunks(run, self.geometry), needs_gW, needs_gb)
+        return self._chunk_sums(map_chunks(run, geometry), needs_gW, needs_gb)
 
     def _sample_input_grad(self, w_t, g, gx) -> None:
         """``gx`` (m, C, H, W) of one chunk from ``g`` = its ``gY`` as (m, K, OH OW):
