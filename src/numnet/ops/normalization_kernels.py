@@ -33,8 +33,10 @@ import numpy
 from numnet.backend import parallel_map, ranges
 from numnet.ops._grid import _workspace
 
-# Elements per piece: 1 MiB of float32, so a piece written by one ufunc is still in the
-# core's cache (L2) when the next one reads it.
+# NOTE: elements per piece: 256 KiB of float32, so the three or four arrays a piece's ufuncs
+# touch are still in the core's cache (L2) when the next ufunc reads them. The passes are
+# close to memory-bound, so the size matters little: ``centered_combination`` on
+# (128, 32, 784) took 5.6 ms with 2^16, 6.3 with 2^14 and 2^15, 6.0-6.6 with 2^18 (one core).
 _PIECE_ELEMENTS = 2 ** 16
 
 
