@@ -44,44 +44,20 @@ def _all_reduce(array: numpy.ndarray) -> numpy.ndarray:
 
 class SyncBatchNormFunction(BatchNorm):
     """Training-mode batch norm whose statistics and backward sums run over all ranks
-    (formulas in the module docstring; evaluation mode is ``BatchNorm``'s). Double
-    backward: ``BatchNorm``'s on one process, a RuntimeError on more."""
+    (formulas in the module docstring; evaluation mode is ``BatchNorm``'s): ``BatchNorm``
+    with its per-channel sums all-reduced (``_over_batch``). Double backward:
+    ``BatchNorm``'s on one process, a RuntimeError on more."""
 
-    def forward(self, x, *affine):
-        axes = (0,) + tuple(range(2, x.ndim))
-        shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-        sums = _all_reduce(numpy.append(x.sum(axis=axes), x.dtype.type(x.size // x.shape[1])))
-        m = int(round(float(sums[-1])))
-        mean = (sums[:-1] / x.dtype.type(m)).reshape(shape)
-        centered = x - mean
-        squares = _all_reduce((centered * centered).sum(axis=axes))
-        var = (squares / x.dtype.type(m)).reshape(shape)
-        if self.running_mean is not None:
-            self._update_running(mean.reshape(-1), var.reshape(-1), m)
-        return self._normalize(x, mean.reshape(-1), var.reshape(-1), affine, m)
+    def _over_batch(self, sums):
+        """The per-channel sums of every rank, added up (one allreduce)."""
+        return _all_reduce(sums)
 
     def backward(self, gy):
-        if dual.is_graph(gy):
-            if dist.get_world_size() > 1:
-                raise RuntimeError(f"{self.name}: double backward is not implemented "
-                                   "(create_graph=True through this op) on more than one "
-                                   "process")
-            return super().backward(gy)  # one process: the sums are BatchNorm's
-        axes, invstd = self.axes, self.invstd
-        scale = invstd if self.gamma is None else invstd * self.gamma.reshape(invstd.shape)
-        needs = self.needs_input_grad
-        xhat = (self.x - self.mean) * invstd
-        gbeta = gy.sum(axis=axes, keepdims=True)
-        ggamma = (gy * xhat).sum(axis=axes, keepdims=True)
-        gx = None
-        if needs[0]:
-            both = _all_reduce(numpy.concatenate([gbeta.reshape(-1), ggamma.reshape(-1)]))
-            channels = gbeta.size
-            total_beta = both[:channels].reshape(gbeta.shape)
-            total_gamma = both[channels:].reshape(ggamma.shape)
-            m = gy.dtype.type(self.m)
-            gx = (scale / m) * (gy * m - total_beta - xhat * total_gamma)
-        return self._input_grads(gx, ggamma, gbeta)
+        if dual.is_graph(gy) and dist.get_world_size() > 1:
+            raise RuntimeError(f"{self.name}: double backward is not implemented "
+                               "(create_graph=True through this op) on more than one "
+                               "process")
+        return super().backward(gy)  # the kernels of BatchNorm, its sums over all ranks
 
 
 class SyncBatchNorm(_BatchNorm):

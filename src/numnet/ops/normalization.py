@@ -77,14 +77,21 @@ class BatchNorm(Function):
         dtype = x.dtype
         if self.training:
             x3 = _channels(x)
-            mean = (kernels.channel_sums(x3) / m).astype(dtype)
-            var = (kernels.centered_square_sums(x3, mean) / m).astype(dtype)
+            sums = self._over_batch(numpy.append(kernels.channel_sums(x3), m))
+            m = int(round(float(sums[-1])))
+            mean = (sums[:-1] / m).astype(dtype)
+            var = (self._over_batch(kernels.centered_square_sums(x3, mean)) / m).astype(dtype)
             if self.running_mean is not None:
                 self._update_running(mean, var, m)
         else:
             mean = self.running_mean.astype(dtype, copy=False)
             var = self.running_var.astype(dtype, copy=False)
         return self._normalize(x, mean, var, affine, m)
+
+    def _over_batch(self, sums):
+        """Per-channel sums (float64) over the batch, from this process's: the same here;
+        ``SyncBatchNorm`` adds them up over all ranks (the global batch)."""
+        return sums
 
     def _normalize(self, x, mean, var, affine, m: int):
         """``y = gamma (x - mean) / sqrt(var + eps) + beta`` (``mean``, ``var`` per channel,
@@ -153,10 +160,15 @@ class BatchNorm(Function):
         if needs[0]:
             gx = numpy.empty(gy.shape, dtype)
             if self.training:
+                # gx takes the sums over the whole batch (the global one for SyncBatchNorm);
+                # ggamma, gbeta stay this process's
+                total_beta, total_gamma = numpy.split(
+                    self._over_batch(numpy.concatenate([gbeta, ggamma])), 2)
                 per_m = scale / self.m
                 kernels.centered_combination(gy3, x3, mean, scale,
-                                             (-per_m * ggamma * invstd).astype(dtype),
-                                             (-per_m * gbeta).astype(dtype), _channels(gx))
+                                             (-per_m * total_gamma * invstd).astype(dtype),
+                                             (-per_m * total_beta).astype(dtype),
+                                             _channels(gx))
             else:
                 kernels.channel_affine(gy3, scale, numpy.zeros_like(scale), _channels(gx))
         if gbeta is not None:
