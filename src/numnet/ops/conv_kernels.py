@@ -238,14 +238,11 @@ def columns(x_padded, kernel, stride, out_size, dilation=(1, 1), sample_major=Fa
     n, c = x_padded.shape[:2]
     windows = _dilated_windows(x_padded, kernel, stride, out_size, dilation)
     rows, pixels = c * kernel[0] * kernel[1], out_size[0] * out_size[1]
-    if sample_major:
-        cols = _workspace.take(windows.shape, x_padded.dtype)
-        numpy.copyto(cols, windows)
-        return cols.reshape(n, rows, pixels)
-    windows = windows.transpose(1, 2, 3, 0, 4, 5)
+    if not sample_major:
+        windows = windows.transpose(1, 2, 3, 0, 4, 5)
     cols = _workspace.take(windows.shape, x_padded.dtype)
     numpy.copyto(cols, windows)
-    return cols.reshape(rows, n * pixels)
+    return cols.reshape((n, rows, pixels) if sample_major else (rows, n * pixels))
 
 
 def gemm(a, cols, n: int, pixels: int):
